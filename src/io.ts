@@ -1,0 +1,24 @@
+// The command's view of the outside world, so commands are testable
+// in-process and only cli.ts touches process.stdout/exit.
+import { readFileSync } from 'node:fs';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  readStdin(): string;
+  isTTY: boolean;
+  /** Remember an input's text so the error printer can quote it (kind: "dockerfile"). */
+  recordSource(kind: string, text: string): void;
+}
+
+export function processIo(): Io {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    env: process.env,
+    readStdin: () => readFileSync(0, 'utf8'),
+    isTTY: Boolean(process.stderr.isTTY),
+    recordSource: () => undefined,
+  };
+}

@@ -1,0 +1,174 @@
+// The CLI as a user runs it: bin/tsbuild in a child process.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, onTestFinished, test } from 'vitest';
+
+const BIN = new URL('../../bin/tsbuild', import.meta.url).pathname;
+const HELLO = new URL('../../fixtures/examples/hello', import.meta.url).pathname;
+
+function tsbuild(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, ...opts.env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function context(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-cli-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const CONTRACT_BUILD_FLAGS = [
+  '--file', '--tag', '--build-arg', '--target', '--no-cache', '--push', '--output', '--progress', '--network',
+  '--memory', '--cpus', '--pids-limit', '--secret', '--cache-to', '--cache-from', '--call', '--platform',
+];
+const CONTRACT_COMMANDS = ['build', 'run', 'ps', 'logs', 'stop', 'rm', 'images', 'rmi', 'tag', 'pull', 'push', 'inspect', 'prune'];
+const CONTRACT_RUN_FLAGS = ['--detach', '--rm', '--name', '--publish', '--volume', '--env', '--workdir', '--user', '--entrypoint',
+  '--memory', '--cpus', '--network'];
+
+describe('help', () => {
+  test('tsbuild --help lists every command of the contract', () => {
+    const r = tsbuild(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of CONTRACT_COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+  });
+
+  test('tsbuild build --help lists every flag of the contract', () => {
+    const r = tsbuild(['build', '--help']);
+    expect(r.code).toBe(0);
+    for (const f of CONTRACT_BUILD_FLAGS) expect(r.stdout).toContain(f + ' ');
+    expect(r.stdout).toContain('-f, --file');
+    expect(r.stdout).toContain('-t, --tag');
+  });
+
+  test('tsbuild run --help lists every flag of the contract', () => {
+    const r = tsbuild(['run', '--help']);
+    expect(r.code).toBe(0);
+    for (const f of CONTRACT_RUN_FLAGS) expect(r.stdout).toContain(f);
+  });
+});
+
+describe('build', () => {
+  test('prints the plan of the example', () => {
+    const r = tsbuild(['build', HELLO]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('source scratch');
+    expect(r.stdout).toContain('"content":"hello from tsbuild\\n"');
+  });
+
+  test('a flag that is not implemented is rejected, not ignored', () => {
+    const r = tsbuild(['build', '--no-cache', HELLO]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--no-cache is not implemented yet');
+    expect(r.stderr).toContain('TSB_CLI_NOT_IMPLEMENTED');
+  });
+
+  test('an unknown flag is a usage error naming the flag', () => {
+    const r = tsbuild(['build', '--frobnicate', HELLO]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("'--frobnicate'");
+  });
+
+  test('a bad flag value names the flag and the accepted values', () => {
+    const r = tsbuild(['build', '--progress', 'fancy', HELLO]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('invalid --progress "fancy"');
+  });
+
+  test('a Dockerfile error names file:line:column, quotes the line, exits 1, no stack', () => {
+    const dir = context({ Dockerfile: 'FROM scratch\nCOPY a b\nFROBNICATE x\n' });
+    const r = tsbuild(['build', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Dockerfile:3:1: unknown instruction: FROBNICATE');
+    expect(r.stderr).toContain('>>> FROBNICATE x');
+    expect(r.stderr).toContain('TSB_DOCKERFILE_UNKNOWN_INSTRUCTION');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('--debug adds the stack trace', () => {
+    const dir = context({ Dockerfile: 'FROM scratch\nFROBNICATE x\n' });
+    const r = tsbuild(['build', '--debug', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  test('missing context and missing Dockerfile are clear errors', () => {
+    const r = tsbuild(['build', '/nonexistent/ctx']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('path "/nonexistent/ctx" not found');
+    const dir = context({});
+    const r2 = tsbuild(['build', dir]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('failed to read the Dockerfile');
+  });
+
+  test('-f - reads the Dockerfile from stdin; --build-arg NAME takes the environment', () => {
+    const dir = context({});
+    const r = tsbuild(['build', '-f', '-', '--build-arg', 'V', dir], {
+      input: 'FROM scratch\nARG V\nLABEL v=$V\n',
+      env: { V: 'from-env' },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"Labels":{"v":"from-env"}');
+  });
+
+  test('--target selects a stage and an unknown target fails', () => {
+    const dir = context({ Dockerfile: 'FROM scratch AS a\nLABEL a=1\nFROM scratch AS b\nLABEL b=1\n' });
+    const r = tsbuild(['build', '--target', 'a', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('target: stage 0');
+    const bad = tsbuild(['build', '--target', 'zz', dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('target stage "zz" could not be found');
+  });
+});
+
+describe('--call', () => {
+  test('outline lists args with defaults and descriptions, and secrets', () => {
+    const dir = context({
+      Dockerfile: [
+        '# GO_VERSION sets the Go toolchain version',
+        'ARG GO_VERSION=1.22',
+        'FROM scratch AS build',
+        'ARG FLAVOR',
+        'RUN --mount=type=secret,id=token,required=true make',
+      ].join('\n'),
+    });
+    const r = tsbuild(['build', '--call=outline', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/GO_VERSION\s+1\.22\s+sets the Go toolchain version/);
+    expect(r.stdout).toMatch(/FLAVOR\s+<null>/);
+    expect(r.stdout).toMatch(/token\s+true/);
+    const json = tsbuild(['build', '--call=outline,format=json', dir]);
+    expect(JSON.parse(json.stdout).secrets).toEqual([{ id: 'token', required: true }]);
+  });
+
+  test('check reports rule violations with their lines; warnings exit 0, errors exit 1', () => {
+    const df = 'FROM scratch AS Build\nCMD echo hi\nMAINTAINER me\n';
+    const r = tsbuild(['build', '--call=check', context({ Dockerfile: df })]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('StageNameCasing');
+    expect(r.stdout).toContain('JSONArgsRecommended');
+    expect(r.stdout).toContain('MaintainerDeprecated');
+    const strict = tsbuild(['build', '--call=check', context({ Dockerfile: '# check=error=true\n' + df })]);
+    expect(strict.code).toBe(1);
+    const clean = tsbuild(['build', '--call=check', context({ Dockerfile: 'FROM scratch\nCMD ["true"]\n' })]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain('no warnings found');
+  });
+
+  test('targets lists the stages', () => {
+    const r = tsbuild(['build', '--call=targets', context({ Dockerfile: 'FROM scratch AS a\nFROM scratch AS b\n' })]);
+    expect(r.stdout).toContain('a\nb (default)');
+  });
+});
+
+describe('not yet implemented commands', () => {
+  test('say so with exit 2', () => {
+    const r = tsbuild(['run', 'busybox', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tsbuild run is not implemented yet');
+  });
+});
