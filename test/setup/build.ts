@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
+  // For a quick edit-test loop on suites that do not run bin/tsbuild.
+  if (process.env.TSBUILD_SKIP_BUILD === '1') return;
   const root = fileURLToPath(new URL('../..', import.meta.url));
   execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.json`], {
     cwd: root,

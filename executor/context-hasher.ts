@@ -1,0 +1,73 @@
+// Content digests of context files for cache keys. Each file is hashed at
+// most once per build; a stat cache kept in the store (inode, size, mtime,
+// ctime → digest) lets an unchanged context skip hashing on the next build.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { ContentStore } from '../src/store/index.js';
+import type { FileInfo } from './source-fs.js';
+
+type StatEntry = [ino: number, size: number, mtimeMs: number, ctimeMs: number, digest: string];
+
+interface StatCacheRecord {
+  version: 1;
+  files: Record<string, StatEntry>;
+}
+
+export class ContextHasher {
+  private loaded: Promise<StatCacheRecord> | null = null;
+  private readonly fresh: Record<string, StatEntry> = {};
+  private readonly inflight = new Map<string, Promise<string>>();
+  private dirty = false;
+  /** Number of files actually read and hashed (for tests and benchmarks). */
+  hashed = 0;
+
+  constructor(
+    private readonly store: ContentStore,
+    private readonly contextRoot: string,
+  ) {}
+
+  private key(): string {
+    return createHash('sha256').update(this.contextRoot).digest('hex');
+  }
+
+  private load(): Promise<StatCacheRecord> {
+    this.loaded ??= this.store
+      .getRecord<StatCacheRecord>('statcache', this.key())
+      .then((r) => (r && r.version === 1 ? r : { version: 1 as const, files: {} }))
+      .catch(() => ({ version: 1 as const, files: {} }));
+    return this.loaded;
+  }
+
+  digest(rel: string, info: FileInfo): Promise<string> {
+    let p = this.inflight.get(rel);
+    if (!p) {
+      p = this.compute(rel, info);
+      this.inflight.set(rel, p);
+    }
+    return p;
+  }
+
+  private async compute(rel: string, info: FileInfo): Promise<string> {
+    const cache = await this.load();
+    const hit = cache.files[rel];
+    if (hit && hit[0] === info.ino && hit[1] === info.size && hit[2] === info.mtime.getTime() && hit[3] === info.ctimeMs) {
+      this.fresh[rel] = hit;
+      return hit[4];
+    }
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(info.hostPath), hash);
+    const digest = 'sha256:' + hash.digest('hex');
+    this.hashed++;
+    this.fresh[rel] = [info.ino, info.size, info.mtime.getTime(), info.ctimeMs, digest];
+    this.dirty = true;
+    return digest;
+  }
+
+  /** Persist what this build learned, merged over the previous record. */
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    const cache = await this.load();
+    await this.store.putRecord('statcache', this.key(), { version: 1, files: { ...cache.files, ...this.fresh } });
+  }
+}

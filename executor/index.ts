@@ -1,0 +1,6 @@
+// executor/: BuildGraph → layers + config. Public surface.
+export { executeGraph, dependencies, type ExecutorDeps, type ExecuteOptions, type StepResult, type BuildOutcome } from './execute.js';
+export { cacheKey, CACHE_KEY_VERSION, type CacheKey } from './cache-key.js';
+export { StepFailedError, CacheError, InternalError } from './errors.js';
+export { Snapshots } from './snapshots.js';
+export type * from './types.js';
