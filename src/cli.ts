@@ -101,6 +101,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const code = await run(argv, processIo());
-  process.exitCode = code;
+  // Ctrl-C / SIGTERM abort the running command, which cleans up after
+  // itself; a second signal exits at once.
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    controller.abort(new CliError('TSB_CLI_INTERRUPTED', `interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await run(argv, processIo(controller.signal));
+  process.exitCode = controller.signal.aborted ? 130 : code;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 }

@@ -8,7 +8,8 @@ export { TsbuildError };
 export type CliErrorCode =
   | 'TSB_CLI_USAGE'
   | 'TSB_CLI_NOT_IMPLEMENTED'
-  | 'TSB_CLI_FILE';
+  | 'TSB_CLI_FILE'
+  | 'TSB_CLI_INTERRUPTED';
 
 /** A bad command line or an unreadable input file named on it. */
 export class CliError extends TsbuildError {

@@ -8,12 +8,18 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   readStdin(): string;
   isTTY: boolean;
+  /** The stream progress goes to, for renderers that redraw (tty). */
+  errStream: NodeJS.WriteStream | null;
+  /** Aborted on SIGINT/SIGTERM: long operations stop and clean up. */
+  signal?: AbortSignal;
   /** Remember an input's text so the error printer can quote it (kind: "dockerfile"). */
   recordSource(kind: string, text: string): void;
 }
 
-export function processIo(): Io {
+export function processIo(signal?: AbortSignal): Io {
   return {
+    errStream: process.stderr,
+    ...(signal ? { signal } : {}),
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     env: process.env,

@@ -6,14 +6,14 @@ const P = 'planned' as const;
 
 export const BUILD_FLAGS: FlagSpec[] = [
   { name: 'file', short: 'f', type: 'string', value: 'path', description: 'name of the Dockerfile (default: CONTEXT/Dockerfile; "-" reads it from stdin)' },
-  { name: 'tag', short: 't', type: 'string', multiple: true, value: 'ref', description: 'name and optionally a tag (name:tag)', status: P },
+  { name: 'tag', short: 't', type: 'string', multiple: true, value: 'ref', description: 'name and optionally a tag (name:tag)' },
   { name: 'build-arg', type: 'string', multiple: true, value: 'K=V', description: 'set a build-time variable (NAME alone takes it from the environment)' },
   { name: 'target', type: 'string', value: 'stage', description: 'set the target build stage to build' },
   { name: 'platform', type: 'string', value: 'os/arch', description: 'set the target platform (default: the host platform)' },
   { name: 'call', type: 'string', value: 'method', description: 'what to do instead of building: check, outline, targets (default: build); add ,format=json for JSON' },
   { name: 'list-rules', type: 'boolean', description: 'list the Dockerfile check rules and exit' },
-  { name: 'no-cache', type: 'boolean', description: 'do not use the cache when building the image', status: P },
-  { name: 'no-cache-filter', type: 'string', multiple: true, value: 'stage', description: 'do not cache the named stages', status: P },
+  { name: 'no-cache', type: 'boolean', description: 'do not use the cache when building the image' },
+  { name: 'no-cache-filter', type: 'string', multiple: true, value: 'stage', description: 'do not cache the named stages' },
   { name: 'push', type: 'boolean', description: 'push the result to its registry (shorthand for --output type=image,push=true)', status: P },
   { name: 'output', short: 'o', type: 'string', multiple: true, value: 'spec', description: 'output destination: type=oci|docker|local|tar|image,dest=PATH', status: P },
   { name: 'iidfile', type: 'string', value: 'path', description: 'write the image ID to the file', status: P },
@@ -29,7 +29,7 @@ export const BUILD_FLAGS: FlagSpec[] = [
   { name: 'ssh', type: 'string', multiple: true, value: 'spec', description: 'SSH agent socket or keys to expose to the build: default|id[=socket]', status: P },
   { name: 'cache-to', type: 'string', multiple: true, value: 'spec', description: 'cache export destination: type=registry,ref=…|type=local,dest=…', status: P },
   { name: 'cache-from', type: 'string', multiple: true, value: 'spec', description: 'cache import source: type=registry,ref=…|type=local,src=…', status: P },
-  { name: 'jobs', type: 'string', value: 'n', description: 'steps run in parallel (default: number of CPUs)', status: P },
+  { name: 'jobs', type: 'string', value: 'n', description: 'steps run in parallel (default: number of CPUs)' },
 ];
 
 const RUN_FLAGS: FlagSpec[] = [

@@ -3,7 +3,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
-  formatPlan,
   lintRuleList,
   outlineBuild,
   parseDockerfile,
@@ -12,7 +11,11 @@ import {
   type BuildGraph,
   type Diagnostic,
   type Platform,
+  type PlanOptions,
 } from '../../parser/index.js';
+import { resolveRoot } from '../root.js';
+import type { ProgressMode } from '../render/progress.js';
+import { parseJobs, runBuild } from './run-build.js';
 import { bool, list, str, type ParsedCommand } from '../cli/command-line.js';
 import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
@@ -115,7 +118,7 @@ export async function buildCommand(cmd: ParsedCommand, io: Io): Promise<number> 
   io.recordSource('dockerfile', opts.dockerfile.text);
   readDockerignore(opts.contextDir, opts.dockerfile.path === '-' ? resolve(opts.contextDir, 'Dockerfile') : opts.dockerfile.path);
   const df = parseDockerfile(opts.dockerfile.text, { file });
-  const graph: BuildGraph = planBuild(df, {
+  const planOptions: PlanOptions = {
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     buildArgs: opts.buildArgs,
     ...(opts.platform ? { targetPlatform: opts.platform } : {}),
@@ -123,7 +126,8 @@ export async function buildCommand(cmd: ParsedCommand, io: Io): Promise<number> 
     allowInsecure: opts.allowInsecure,
     allStages: opts.call.method === 'check',
     file,
-  });
+  };
+  const graph: BuildGraph = planBuild(df, planOptions);
 
   switch (opts.call.method) {
     case 'outline': {
@@ -179,8 +183,23 @@ export async function buildCommand(cmd: ParsedCommand, io: Io): Promise<number> 
       if (graph.unusedBuildArgs.length) {
         io.err(`WARN: build args were not consumed: ${graph.unusedBuildArgs.join(', ')}\n`);
       }
-      io.err('tsbuild: the build engine is not implemented yet; printing the build plan\n');
-      io.out(formatPlan(graph));
+      const { values } = cmd;
+      const result = await runBuild(
+        {
+          ...opts,
+          root: resolveRoot(values, io.env),
+          progress: (str(values, 'progress') ?? 'auto') as ProgressMode,
+          tags: list(values, 'tag'),
+          noCache: bool(values, 'no-cache'),
+          noCacheFilter: list(values, 'no-cache-filter'),
+          jobs: parseJobs(str(values, 'jobs')),
+          quiet: bool(values, 'quiet'),
+        },
+        df,
+        planOptions,
+        io,
+      );
+      if (bool(values, 'quiet')) io.out(result.image.config.digest + '\n');
       return 0;
     }
   }

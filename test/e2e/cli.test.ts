@@ -51,17 +51,31 @@ describe('help', () => {
 });
 
 describe('build', () => {
-  test('prints the plan of the example', () => {
-    const r = tsbuild(['build', HELLO]);
+  test('builds the example into the store; a rebuild is all cache hits', () => {
+    const root = context({});
+    const r = tsbuild(['--root', root, 'build', '-t', 'hello', '--progress', 'plain', HELLO]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('source scratch');
-    expect(r.stdout).toContain('"content":"hello from tsbuild\\n"');
+    expect(r.stderr).toContain('naming to docker.io/library/hello:latest done');
+    const again = tsbuild(['--root', root, 'build', '-t', 'hello', '-q', HELLO]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(r.stderr).toContain(again.stdout.trim());
+    const plain = tsbuild(['--root', root, 'build', '--progress', 'plain', HELLO]);
+    expect(plain.stderr.match(/CACHED/g)?.length).toBe(3);
+  });
+
+  test('a base image that is not in the store is a clear error', () => {
+    const root = context({});
+    const dir = context({ Dockerfile: 'FROM nosuchimage:1\n' });
+    const r = tsbuild(['--root', root, 'build', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('image "nosuchimage:1" was not found in the local store');
   });
 
   test('a flag that is not implemented is rejected, not ignored', () => {
-    const r = tsbuild(['build', '--no-cache', HELLO]);
+    const r = tsbuild(['build', '--memory', '1g', HELLO]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--no-cache is not implemented yet');
+    expect(r.stderr).toContain('--memory is not implemented yet');
     expect(r.stderr).toContain('TSB_CLI_NOT_IMPLEMENTED');
   });
 
@@ -106,19 +120,24 @@ describe('build', () => {
 
   test('-f - reads the Dockerfile from stdin; --build-arg NAME takes the environment', () => {
     const dir = context({});
-    const r = tsbuild(['build', '-f', '-', '--build-arg', 'V', dir], {
+    const r = tsbuild(['--root', context({}), 'build', '-f', '-', '--build-arg', 'V', '--call=outline,format=json', dir], {
       input: 'FROM scratch\nARG V\nLABEL v=$V\n',
       env: { V: 'from-env' },
     });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('"Labels":{"v":"from-env"}');
+    expect(JSON.parse(r.stdout).args).toEqual([{ name: 'V', value: null, description: '' }]);
+    const built = tsbuild(['--root', context({}), 'build', '-q', '-f', '-', '--build-arg', 'V', dir], {
+      input: 'FROM scratch\nARG V\nLABEL v=$V\n',
+      env: { V: 'from-env' },
+    });
+    expect(built.code).toBe(0);
   });
 
   test('--target selects a stage and an unknown target fails', () => {
     const dir = context({ Dockerfile: 'FROM scratch AS a\nLABEL a=1\nFROM scratch AS b\nLABEL b=1\n' });
-    const r = tsbuild(['build', '--target', 'a', dir]);
+    const r = tsbuild(['--root', context({}), 'build', '--progress', 'plain', '--target', 'a', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('target: stage 0');
+    expect(r.stderr).not.toContain('LABEL b');
     const bad = tsbuild(['build', '--target', 'zz', dir]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('target stage "zz" could not be found');

@@ -1,0 +1,126 @@
+// The build proper: resolve the images the plan names (local store only
+// until registry pulls land), re-plan with their configs, execute, and
+// write the image and its tags.
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import {
+  createIgnoreMatcher,
+  parseDockerfile,
+  planBuild,
+  readDockerignore,
+  type BaseImage,
+  type BuildGraph,
+  type Dockerfile,
+  type PlanOptions,
+} from '../../parser/index.js';
+import { executeGraph, type ResolvedImage } from '../../executor/index.js';
+import { parseReference } from '../../registry/index.js';
+import { openStore, type ContentStore, type Descriptor } from '../store/index.js';
+import { resolveLocalImage } from '../image/resolve-local-image.js';
+import { writeImage, type WrittenImage } from '../image/write-image.js';
+import { keepUntagged } from '../image/local-images.js';
+import { CliError, TsbuildError } from '../errors.js';
+import { createRenderer, type ProgressMode } from '../render/progress.js';
+import type { Io } from '../io.js';
+import type { BuildOptions } from './build.js';
+
+export class ImageNotFoundError extends TsbuildError {
+  constructor(ref: string) {
+    super('TSB_IMAGE_NOT_FOUND', `image "${ref}" was not found in the local store (pulling from registries is not implemented yet)`);
+  }
+}
+
+/** Every image reference the plan uses: FROM bases and --from / from= images. */
+export function imageRefs(graph: BuildGraph): string[] {
+  const refs = new Set<string>();
+  for (const step of Object.values(graph.steps)) {
+    if (step.kind === 'source' && step.source.type === 'image') refs.add(step.source.ref);
+    if (step.kind === 'copy' && step.from.type === 'image') refs.add(step.from.ref);
+    if (step.kind === 'exec') {
+      for (const m of step.mounts) if ('from' in m && m.from?.type === 'image') refs.add(m.from.ref);
+    }
+  }
+  return [...refs].sort();
+}
+
+async function resolveImages(store: ContentStore, refs: string[], platform: string): Promise<Map<string, ResolvedImage>> {
+  const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
+  const out = new Map<string, ResolvedImage>();
+  for (const ref of refs) {
+    const img = await resolveLocalImage(store, ref, { platform: variant ? { os, architecture, variant } : { os, architecture } });
+    if (!img) throw new ImageNotFoundError(ref);
+    out.set(ref, img);
+  }
+  return out;
+}
+
+export interface BuildResult {
+  image: WrittenImage;
+  tags: string[];
+  graph: BuildGraph;
+}
+
+export async function runBuild(opts: BuildOptions & { root: string; progress: ProgressMode; tags: string[]; noCache: boolean;
+  noCacheFilter: string[]; jobs: number | undefined; quiet: boolean }, df: Dockerfile, planOptions: PlanOptions, io: Io): Promise<BuildResult> {
+  const tags = opts.tags.map((t) => parseReference(t).canonical());
+  const store = await openStore(opts.root);
+  const firstPlan = planBuild(df, planOptions);
+  const platform = firstPlan.stages.find((s) => s.index === firstPlan.target)?.platform ?? 'linux/amd64';
+  const images = await resolveImages(store, imageRefs(firstPlan), platform);
+  const bases: Record<string, BaseImage> = {};
+  const byRef: Record<string, ResolvedImage> = {};
+  for (const [text, img] of images) {
+    bases[text] = { ref: img.ref, digest: img.manifestDigest, config: img.config, platform: `${img.platform.os}/${img.platform.architecture}` };
+    byRef[text] = img;
+    byRef[img.ref] = img;
+  }
+  const graph = images.size > 0 ? planBuild(df, { ...planOptions, bases }) : firstPlan;
+
+  const noCacheStages = new Set<number>();
+  for (const name of opts.noCacheFilter) {
+    const stage = df.stages.find((s) => s.from.stageName?.toLowerCase() === name.toLowerCase() || String(s.index) === name);
+    if (!stage) throw new CliError('TSB_CLI_USAGE', `--no-cache-filter: no stage named "${name}"`);
+    noCacheStages.add(stage.index);
+  }
+  const ignore = readDockerignore(opts.contextDir, opts.dockerfile.path === '-' ? join(opts.contextDir, 'Dockerfile') : opts.dockerfile.path);
+  const sde = io.env.SOURCE_DATE_EPOCH ?? opts.buildArgs['SOURCE_DATE_EPOCH'];
+  if (sde !== undefined && !/^\d+$/.test(sde)) throw new CliError('TSB_CLI_USAGE', `invalid SOURCE_DATE_EPOCH "${sde}": expected seconds since the epoch`);
+
+  const renderer = createRenderer(opts.quiet ? 'quiet' : opts.progress, io.errStream, io.err);
+  try {
+    const outcome = await executeGraph(graph, { store, images: byRef }, {
+      contextDir: opts.contextDir,
+      ignore: ignore ? createIgnoreMatcher(ignore.patterns) : null,
+      noCache: opts.noCache,
+      noCacheStages,
+      jobs: opts.jobs ?? cpus().length,
+      sourceDateEpoch: sde === undefined ? undefined : Number(sde),
+      ...(io.signal ? { signal: io.signal } : {}),
+      emit: (e) => renderer.onEvent(e),
+    });
+    renderer.note('exporting to image');
+    const image = await writeImage(store, outcome.image);
+    await setTags(store, image.manifest, tags);
+    renderer.note(`writing image ${image.config.digest} done`);
+    for (const t of tags) renderer.note(`naming to ${t} done`);
+    return { image, tags, graph };
+  } finally {
+    renderer.done();
+  }
+}
+
+async function setTags(store: ContentStore, manifest: Descriptor, tags: string[]): Promise<void> {
+  if (tags.length === 0) {
+    await keepUntagged(store, manifest);
+    return;
+  }
+  for (const t of tags) await store.setTag(t, manifest);
+}
+
+export function parseJobs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new CliError('TSB_CLI_USAGE', `invalid --jobs "${text}": expected a positive integer`);
+  return Number(text);
+}
+
+export { parseDockerfile };
