@@ -1,7 +1,9 @@
 // The build context as a SourceFs: a host directory filtered by
 // .dockerignore. An excluded directory stays visible only when an exception
-// pattern may re-include something below it.
-import { lstat, readdir, readlink } from 'node:fs/promises';
+// pattern may re-include something below it. Metadata calls are synchronous
+// on purpose: a context walk makes tens of thousands of them, and each
+// async call is a thread-pool round trip that costs more than the syscall.
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IgnoreMatcher } from '../parser/index.js';
 import { byteCompare, toInfo, type FileInfo, type SourceFs } from './source-fs.js';
@@ -20,7 +22,7 @@ export class ContextFs implements SourceFs {
   async lstat(rel: string): Promise<FileInfo | null> {
     const host = join(this.root, rel);
     try {
-      const st = await lstat(host);
+      const st = lstatSync(host);
       return this.visible(rel, st.isDirectory()) ? toInfo(st, host) : null;
     } catch {
       return null;
@@ -28,14 +30,14 @@ export class ContextFs implements SourceFs {
   }
 
   async readdir(rel: string): Promise<string[]> {
-    const entries = await readdir(join(this.root, rel), { withFileTypes: true });
+    const entries = readdirSync(join(this.root, rel), { withFileTypes: true });
     return entries
       .filter((e) => this.visible(rel === '' ? e.name : `${rel}/${e.name}`, e.isDirectory()))
       .map((e) => e.name)
       .sort(byteCompare);
   }
 
-  readlink(rel: string): Promise<string> {
-    return readlink(join(this.root, rel));
+  async readlink(rel: string): Promise<string> {
+    return readlinkSync(join(this.root, rel));
   }
 }

@@ -2,10 +2,12 @@
 // most once per build; a stat cache kept in the store (inode, size, mtime,
 // ctime → digest) lets an unchanged context skip hashing on the next build.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../src/store/index.js';
 import type { FileInfo } from './source-fs.js';
+
+const SMALL_FILE = 1 << 20;
 
 type StatEntry = [ino: number, size: number, mtimeMs: number, ctimeMs: number, digest: string];
 
@@ -56,7 +58,9 @@ export class ContextHasher {
       return hit[4];
     }
     const hash = createHash('sha256');
-    await pipeline(createReadStream(info.hostPath), hash);
+    // Small files in one read: a stream costs several thread-pool round trips.
+    if (info.size <= SMALL_FILE) hash.update(readFileSync(info.hostPath));
+    else await pipeline(createReadStream(info.hostPath), hash);
     const digest = 'sha256:' + hash.digest('hex');
     this.hashed++;
     this.fresh[rel] = [info.ino, info.size, info.mtime.getTime(), info.ctimeMs, digest];

@@ -13,6 +13,7 @@ import { ContextFs } from './context-fs.js';
 import { ContextHasher } from './context-hasher.js';
 import { digestLines, planCopyStep } from './copy/copy-plan.js';
 import { writePlan } from './copy/write-plan.js';
+import { planToEntries } from './copy/plan-entries.js';
 import { InternalError, StepFailedError, StepProblem } from './errors.js';
 import { fetchUrl } from './fetch-url.js';
 import { walkDirectory, writeLayer } from './layer/index.js';
@@ -237,22 +238,32 @@ class BuildRun {
         await this.remember(result);
         return { result, cached: false };
       }
-      const staging = await this.snapshots.stagingDir();
-      try {
-        await writePlan({ plan, parent, staging, fixedTime: this.fixedTime });
-        const written = await writeLayer(walkDirectory(staging, {}), this.deps.store, {
-          ...(this.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.opts.sourceDateEpoch } : {}),
-          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-        });
-        const added: LayerRef = { digest: written.digest, diffID: written.diffID, size: written.size, mediaType: written.mediaType };
-        await this.snapshots.commit(staging, written.diffID, []);
-        const result = { key, layers: [...base, added], added };
-        await this.remember(result);
-        return { result, cached: false };
-      } catch (e) {
-        await rm(staging, { recursive: true, force: true });
-        throw e;
+      const layerOpts = {
+        ...(this.opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.opts.sourceDateEpoch } : {}),
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      };
+      let added: LayerRef;
+      if (!plan.entries.some((e) => e.kind === 'archive')) {
+        // The tar reads the sources where they are; the snapshot of this
+        // layer is unpacked later only if a step needs its filesystem.
+        const entries = await planToEntries(plan, parent, this.fixedTime);
+        const written = await writeLayer((async function* () { yield* entries; })(), this.deps.store, layerOpts);
+        added = { digest: written.digest, diffID: written.diffID, size: written.size, mediaType: written.mediaType };
+      } else {
+        const staging = await this.snapshots.stagingDir();
+        try {
+          await writePlan({ plan, parent, staging, fixedTime: this.fixedTime });
+          const written = await writeLayer(walkDirectory(staging, {}), this.deps.store, layerOpts);
+          added = { digest: written.digest, diffID: written.diffID, size: written.size, mediaType: written.mediaType };
+          await this.snapshots.commit(staging, written.diffID, []);
+        } catch (e) {
+          await rm(staging, { recursive: true, force: true });
+          throw e;
+        }
       }
+      const result = { key, layers: [...base, added], added };
+      await this.remember(result);
+      return { result, cached: false };
     } finally {
       await Promise.all(downloads.map((d) => rm(d, { force: true })));
     }

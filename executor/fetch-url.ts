@@ -2,7 +2,7 @@
 // hashing while writing; --checksum is verified before the file is used.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ export interface Fetched {
   digest: string;
   mtime: Date | null;
   name: string;
+  size: number;
 }
 
 export async function fetchUrl(url: string, tmpDir: string, checksum: string | null, signal?: AbortSignal): Promise<Fetched> {
@@ -55,5 +56,6 @@ export async function fetchUrl(url: string, tmpDir: string, checksum: string | n
   const mtime = typeof lm === 'string' && !Number.isNaN(Date.parse(lm)) ? new Date(Date.parse(lm)) : null;
   const pathname = new URL(url).pathname;
   const name = decodeURIComponent(posix.basename(pathname)) || '__unnamed__';
-  return { hostPath, digest: sha256 === hash ? got : `sha256:${sha256.digest('hex')}`, mtime, name };
+  const size = (await stat(hostPath)).size;
+  return { hostPath, digest: sha256 === hash ? got : `sha256:${sha256.digest('hex')}`, mtime, name, size };
 }

@@ -3,7 +3,8 @@
 // opaque directory hides everything below it in lower layers), without
 // mounting anything.
 import type { Stats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Snapshot } from './snapshots.js';
 import { byteCompare, toInfo, type FileInfo, type SourceFs } from './source-fs.js';
@@ -28,7 +29,7 @@ export class LayeredFs implements SourceFs {
   private raw(path: string): Promise<Stats | null> {
     let p = this.statCache.get(path);
     if (!p) {
-      p = lstat(path).catch(() => null);
+      p = Promise.resolve(lstatSync(path, { throwIfNoEntry: false }) ?? null);
       this.statCache.set(path, p);
     }
     return p;

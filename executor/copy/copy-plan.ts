@@ -20,7 +20,7 @@ export interface Attrs {
 
 export type PlannedEntry =
   | { kind: 'dir'; target: string; attrs: Attrs | null }
-  | { kind: 'file'; target: string; attrs: Attrs; hostPath: string; digest: string }
+  | { kind: 'file'; target: string; attrs: Attrs; hostPath: string; size: number; digest: string }
   | { kind: 'hardlink'; target: string; linkTo: string }
   | { kind: 'symlink'; target: string; attrs: Attrs; linkTarget: string }
   | { kind: 'inline'; target: string; attrs: Attrs; content: string }
@@ -44,7 +44,7 @@ export interface PlanInputs {
   hasher: ContextHasher | null;
   fixedTime: Date;
   /** ADD <url>: fetch to a local file, returning its path, digest and mtime. */
-  fetchUrl(url: string): Promise<{ hostPath: string; digest: string; mtime: Date | null; name: string }>;
+  fetchUrl(url: string): Promise<{ hostPath: string; digest: string; mtime: Date | null; name: string; size: number }>;
 }
 
 const TAR_MAGIC_OFFSET = 257;
@@ -152,7 +152,7 @@ export async function planCopyStep(inp: PlanInputs): Promise<CopyPlan> {
           entries.push({ kind: 'archive', target: destResolved, hostPath: info.hostPath, owner: chownOwner, digest });
           return;
         }
-        entries.push({ kind: 'file', target, attrs: effective(info), hostPath: info.hostPath, digest });
+        entries.push({ kind: 'file', target, attrs: effective(info), hostPath: info.hostPath, size: info.size, digest });
         return;
       }
       case 'symlink':
@@ -191,6 +191,7 @@ export async function planCopyStep(inp: PlanInputs): Promise<CopyPlan> {
           target: into(got.name),
           attrs: { mode, ...createdOwner, mtime: got.mtime ?? inp.fixedTime },
           hostPath: got.hostPath,
+          size: got.size,
           digest: got.digest,
         });
       }

@@ -2,7 +2,7 @@
 // becomes the new layer's snapshot. Only what the step writes goes in, plus
 // the parent directories on the way (with the attributes they have in the
 // parent filesystem), so the layer scales with the copy, not the image.
-import { createReadStream, constants as fsc } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, lchownSync, lstatSync, lutimesSync, mkdirSync, constants as fsc } from 'node:fs';
 import { chmod, copyFile, lchown, link, lutimes, mkdir, mkdtemp, readdir, rename, rm, symlink, utimes, writeFile, lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { applyLayer, isLayerError } from '../layer/index.js';
@@ -18,11 +18,13 @@ export interface WriteInputs {
   fixedTime: Date;
 }
 
+// Metadata calls are synchronous: a COPY of many small files would otherwise
+// spend its time in thread-pool round trips rather than in the syscalls.
 async function setAttrs(path: string, attrs: Attrs, isLink = false): Promise<void> {
-  await lchown(path, attrs.uid, attrs.gid);
+  lchownSync(path, attrs.uid, attrs.gid);
   // chmod after chown: chown clears setuid/setgid bits.
-  if (!isLink) await chmod(path, attrs.mode);
-  await lutimes(path, attrs.mtime, attrs.mtime);
+  if (!isLink) chmodSync(path, attrs.mode);
+  lutimesSync(path, attrs.mtime, attrs.mtime);
 }
 
 export async function writePlan(inp: WriteInputs): Promise<void> {
@@ -51,9 +53,9 @@ export async function writePlan(inp: WriteInputs): Promise<void> {
         ? { mode: info.mode, uid: info.uid, gid: info.gid, mtime: info.mtime }
         : { mode: 0o755, ...inp.plan.createdOwner, mtime: inp.fixedTime };
     }
-    const existing = await lstat(path).catch(() => null);
+    const existing = lstatSync(path, { throwIfNoEntry: false });
     if (existing && !existing.isDirectory()) await rm(path, { force: true });
-    if (!existing || !existing.isDirectory()) await mkdir(path);
+    if (!existing || !existing.isDirectory()) mkdirSync(path);
     await setAttrs(path, attrs);
     made.set(rel, attrs);
     dirTimes.push([path, attrs.mtime]);
@@ -62,7 +64,7 @@ export async function writePlan(inp: WriteInputs): Promise<void> {
   const prepare = async (target: string): Promise<string> => {
     await ensureDir(dirname(target) === '.' ? '' : dirname(target), null);
     const path = join(staging, target);
-    const existing = await lstat(path).catch(() => null);
+    const existing = lstatSync(path, { throwIfNoEntry: false });
     if (existing) await rm(path, { recursive: true, force: true });
     return path;
   };
@@ -80,7 +82,8 @@ export async function writePlan(inp: WriteInputs): Promise<void> {
         return;
       case 'file': {
         const path = await prepare(e.target);
-        await copyFile(e.hostPath, path, fsc.COPYFILE_FICLONE);
+        if (e.attrs && (await fileSize(e.hostPath)) <= 8 << 20) copyFileSync(e.hostPath, path, fsc.COPYFILE_FICLONE);
+        else await copyFile(e.hostPath, path, fsc.COPYFILE_FICLONE);
         await setAttrs(path, e.attrs);
         return;
       }
@@ -108,6 +111,10 @@ export async function writePlan(inp: WriteInputs): Promise<void> {
       }
     }
   }
+}
+
+async function fileSize(path: string): Promise<number> {
+  return lstatSync(path).size;
 }
 
 /** ADD of a local archive: extract beside, then merge in; a non-archive is copied as a file. */

@@ -9,7 +9,8 @@
 // subtree, and GNU tar, which sets a directory's mtime once it leaves the
 // directory, then restores wrong mtimes (see layer-roundtrip.test.ts).
 // Parents always precede children.
-import { createReadStream, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync, type BigIntStats } from 'node:fs';
+import { Readable } from 'node:stream';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { LayerEntry } from './entry.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './entry.js';
@@ -57,6 +58,8 @@ function devMinor(rdev: bigint): number {
   return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
 }
 
+const SMALL_BODY = 1 << 20;
+
 function mtimeOf(st: BigIntStats): Date {
   return new Date(Number(st.mtimeNs / 1_000_000n));
 }
@@ -81,7 +84,9 @@ export async function* walkDirectory(root: string, opts: WalkOptions = {}): Asyn
 
   async function listChildren(hostDir: string, relDir: string): Promise<Child[]> {
     const names = await readdir(hostDir);
-    const stats = await Promise.all(names.map((n) => lstat(`${hostDir}/${n}`, { bigint: true })));
+    // Synchronous lstat: thousands of async calls per directory cost far
+    // more in thread-pool round trips than the syscalls themselves.
+    const stats = names.map((n) => lstatSync(`${hostDir}/${n}`, { bigint: true }));
     const children: Array<Child & { key: Buffer }> = [];
     names.forEach((name, i) => {
       const st = stats[i];
@@ -111,7 +116,11 @@ export async function* walkDirectory(root: string, opts: WalkOptions = {}): Asyn
     }
     if (st.isDirectory()) return { ...base, type: 'directory' };
     if (st.isFile()) {
-      return { ...base, type: 'file', size: Number(st.size), open: () => createReadStream(hostPath) };
+      // Small bodies in one synchronous read: a stream per file costs several
+      // thread-pool round trips, which dominate for many small files.
+      const size = Number(st.size);
+      const open = size <= SMALL_BODY ? () => Readable.from([readFileSync(hostPath)]) : () => createReadStream(hostPath);
+      return { ...base, type: 'file', size, open };
     }
     if (st.isSymbolicLink()) return { ...base, type: 'symlink', linkname: await readlink(hostPath) };
     if (st.isFIFO()) return { ...base, type: 'fifo' };

@@ -121,12 +121,16 @@ describe('COPY semantics', () => {
     const b = await buildInline({ Dockerfile: 'FROM scratch\nCOPY tree /t\n', 'tree/f': 'F', 'tree/l': { symlink: 'f' } }, {});
     // add a hard link in the context of a second build
     await link(join(b.contextDir, 'tree/f'), join(b.contextDir, 'tree/h'));
+    // a link whose name sorts before the original: the tar must still list the body first
+    await link(join(b.contextDir, 'tree/f'), join(b.contextDir, 'tree/a'));
     const b2 = await buildInline({ Dockerfile: 'FROM scratch\nCOPY tree /t\n' }, { contextDir: b.contextDir, root: b.root });
     const fs = await b2.rootfs();
     expect(await readlink(join(fs, 't/l'))).toBe('f');
     const f = await stat(join(fs, 't/f'));
     const h = await stat(join(fs, 't/h'));
     expect(h.ino).toBe(f.ino);
+    expect((await stat(join(fs, 't/a'))).ino).toBe(f.ino);
+    expect(await readFile(join(fs, 't/a'), 'utf8')).toBe('F');
   });
 
   test('heredoc sources and COPY --from another stage, --link', async () => {
