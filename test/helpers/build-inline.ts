@@ -64,7 +64,10 @@ export async function buildInline(files: Record<string, InlineFile>, opts: Inlin
   const graph = planBuild(df, { ...opts, bases });
   const ignore = readDockerignore(contextDir, join(contextDir, 'Dockerfile'));
   const events: BuildEvent[] = [];
-  const outcome = await executeGraph(graph, { store, images: opts.images ?? {} }, {
+  // The plan names images by their canonical ref; key them both ways, as src/ does.
+  const images: Record<string, ResolvedImage> = {};
+  for (const [k, v] of Object.entries(opts.images ?? {})) images[k] = images[v.ref] = v;
+  const outcome = await executeGraph(graph, { store, images }, {
     contextDir,
     ignore: ignore ? createIgnoreMatcher(ignore.patterns) : null,
     noCache: opts.noCache ?? false,
