@@ -20,11 +20,16 @@ import { walkDirectory, writeLayer } from './layer/index.js';
 import { LayeredFs } from './layered-fs.js';
 import { Snapshots } from './snapshots.js';
 import type { BuildEvent, BuiltImage, ImagePlatform, LayerRef, OciHistory, ResolvedImage } from './types.js';
+import { runExecStep, type RunLimits, type SandboxRunner } from './run-step.js';
+import type { SecretSource } from './run-mounts.js';
+import type { ExecStep, FileSource } from '../parser/index.js';
 
 export interface ExecutorDeps {
   store: ContentStore;
   /** Base and --from images, keyed by the reference in the plan. */
   images: Readonly<Record<string, ResolvedImage>>;
+  /** Runs RUN steps; without it a RUN fails with TSB_STEP_UNSUPPORTED. */
+  sandbox?: SandboxRunner;
 }
 
 export interface ExecuteOptions {
@@ -35,6 +40,12 @@ export interface ExecuteOptions {
   jobs: number;
   sourceDateEpoch: number | undefined;
   signal?: AbortSignal;
+  /** --memory / --cpus / --pids-limit, applied to each RUN. */
+  limits?: RunLimits;
+  /** --secret id=…: never written to the store, a layer or the history. */
+  secrets?: ReadonlyMap<string, SecretSource>;
+  /** --ssh id=socket */
+  ssh?: ReadonlyMap<string, string>;
   emit(event: BuildEvent): void;
 }
 
@@ -183,7 +194,7 @@ class BuildRun {
       case 'copy':
         return this.copy(step, inputs);
       case 'exec':
-        throw new StepProblem('TSB_STEP_UNSUPPORTED', 'RUN is not implemented yet: it needs the sandbox (native/ helper)');
+        return this.exec(step, inputs);
       default:
         return assertNever(step);
     }
@@ -266,6 +277,70 @@ class BuildRun {
       return { result, cached: false };
     } finally {
       await Promise.all(downloads.map((d) => rm(d, { force: true })));
+    }
+  }
+
+  private async exec(step: ExecStep, inputs: StepResult[]): Promise<{ result: StepResult; cached: boolean }> {
+    const sandbox = this.deps.sandbox;
+    if (!sandbox) throw new StepProblem('TSB_STEP_UNSUPPORTED', 'RUN needs the sandbox helper (native/tsbuild-sandbox), which is not available');
+    const parent = inputs[0] as StepResult;
+    const fromSteps = dependencies(step).slice(1);
+    const fromKeys = fromSteps.map((id) => (this.results.get(id) as StepResult).key);
+    const imageDigests = step.mounts.flatMap((m) => ('from' in m && m.from?.type === 'image' ? [this.image(m.from.ref).manifestDigest] : []));
+    const key = cacheKey(step, [parent.key, ...fromKeys], imageDigests);
+    const hit = await this.lookup(step, key);
+    if (hit) return { result: hit, cached: true };
+    const out = await runExecStep({
+      step,
+      parentLayers: parent.layers,
+      store: this.deps.store,
+      snapshots: this.snapshots,
+      sandbox,
+      limits: this.opts.limits ?? {},
+      contextDir: this.opts.contextDir,
+      secrets: this.opts.secrets ?? new Map(),
+      ssh: this.opts.ssh ?? new Map(),
+      sourceDateEpoch: this.opts.sourceDateEpoch,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      materialise: (from, source) => this.materialise(from, source),
+      log: (stream, data) => this.opts.emit({ type: 'step-log', step: step.id, stream, data, time: Date.now() }),
+    });
+    const result: StepResult = { key, layers: out.added ? [...parent.layers, out.added] : parent.layers, added: out.added };
+    await this.remember(result);
+    return { result, cached: false };
+  }
+
+  /** A private host copy of `source` from a stage, image or the context (for bind mounts). */
+  private async materialise(from: FileSource, source: string): Promise<{ dir: string; release(): Promise<void> }> {
+    const dir = await this.snapshots.stagingDir();
+    const release = (): Promise<void> => rm(dir, { recursive: true, force: true });
+    try {
+      let fs;
+      if (from.type === 'context') {
+        if (!this.contextFs) throw new StepProblem('TSB_STEP_BAD_SOURCE', 'this build has no context');
+        fs = this.contextFs;
+      } else if (from.type === 'step') {
+        fs = await this.view((this.results.get(from.step) as StepResult).layers);
+      } else {
+        fs = await this.view(this.image(from.ref).layers);
+      }
+      const step: CopyStep = {
+        kind: 'copy', id: '' as StepId, stage: 0, range: null, name: 'bind mount', input: null, op: 'copy',
+        from: { type: 'context' }, sources: [{ type: 'path', path: source }], dest: '/', chown: null, chmod: null,
+        link: false, parents: false, exclude: [], checksum: null, keepGitDir: false, unpack: false,
+      };
+      const empty = new LayeredFs([]);
+      const plan = await planCopyStep({
+        step, source: fs, sourceIsContext: from.type === 'context', parent: empty, hasher: null, fixedTime: this.fixedTime,
+        fetchUrl: () => Promise.reject(new Error('unreachable')),
+      });
+      await writePlan({ plan, parent: empty, staging: dir, fixedTime: this.fixedTime });
+      const only = plan.entries.length === 1 ? plan.entries[0] : undefined;
+      // A single file is bound as that file, not as the directory holding it.
+      return { dir: only && only.kind !== 'dir' ? join(dir, only.target) : dir, release };
+    } catch (e) {
+      await release();
+      throw e;
     }
   }
 

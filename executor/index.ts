@@ -3,4 +3,6 @@ export { executeGraph, dependencies, type ExecutorDeps, type ExecuteOptions, typ
 export { cacheKey, CACHE_KEY_VERSION, type CacheKey } from './cache-key.js';
 export { StepFailedError, CacheError, InternalError } from './errors.js';
 export { Snapshots } from './snapshots.js';
+export type { SandboxRunner, RunLimits } from './run-step.js';
+export type { SecretSource } from './run-mounts.js';
 export type * from './types.js';

@@ -3,6 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildCommand } from './commands/build.js';
+import { imagesCommand } from './commands/images.js';
+import { inspectCommand } from './commands/inspect.js';
+import { loadCommand } from './commands/load.js';
+import { pruneCommand } from './commands/prune.js';
+import { rmiCommand } from './commands/rmi.js';
+import { saveCommand } from './commands/save.js';
+import { tagCommand } from './commands/tag.js';
 import { formatCommandHelp, formatFlags, GLOBAL_FLAGS, parseCommandLine, type CommandSpec } from './cli/command-line.js';
 import { COMMANDS } from './cli/command-specs.js';
 import { CliError, EXIT, exitCodeFor, isCodedError } from './errors.js';
@@ -12,6 +19,13 @@ import type { SourceRange } from '../parser/index.js';
 
 const HANDLERS: Record<string, (cmd: ReturnType<typeof parseCommandLine>, io: Io) => Promise<number>> = {
   build: buildCommand,
+  images: imagesCommand,
+  tag: tagCommand,
+  rmi: rmiCommand,
+  inspect: inspectCommand,
+  prune: pruneCommand,
+  save: saveCommand,
+  load: loadCommand,
 };
 
 function version(): string {

@@ -1,6 +1,7 @@
 // The command's view of the outside world, so commands are testable
 // in-process and only cli.ts touches process.stdout/exit.
 import { readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 
 export interface Io {
   out(text: string): void;
@@ -14,6 +15,10 @@ export interface Io {
   signal?: AbortSignal;
   /** Remember an input's text so the error printer can quote it (kind: "dockerfile"). */
   recordSource(kind: string, text: string): void;
+  /** Binary stdout for archives (`save`, `--output dest=-`). Commands never end it. */
+  stdout: Writable & { isTTY?: boolean };
+  /** Binary stdin (`load` without -i); opened only when asked for. */
+  openStdin(): Readable;
 }
 
 export function processIo(signal?: AbortSignal): Io {
@@ -26,5 +31,7 @@ export function processIo(signal?: AbortSignal): Io {
     readStdin: () => readFileSync(0, 'utf8'),
     isTTY: Boolean(process.stderr.isTTY),
     recordSource: () => undefined,
+    stdout: process.stdout,
+    openStdin: () => process.stdin,
   };
 }

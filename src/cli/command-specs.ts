@@ -15,9 +15,9 @@ export const BUILD_FLAGS: FlagSpec[] = [
   { name: 'no-cache', type: 'boolean', description: 'do not use the cache when building the image' },
   { name: 'no-cache-filter', type: 'string', multiple: true, value: 'stage', description: 'do not cache the named stages' },
   { name: 'push', type: 'boolean', description: 'push the result to its registry (shorthand for --output type=image,push=true)', status: P },
-  { name: 'output', short: 'o', type: 'string', multiple: true, value: 'spec', description: 'output destination: type=oci|docker|local|tar|image,dest=PATH', status: P },
-  { name: 'iidfile', type: 'string', value: 'path', description: 'write the image ID to the file', status: P },
-  { name: 'metadata-file', type: 'string', value: 'path', description: 'write build result metadata to the file', status: P },
+  { name: 'output', short: 'o', type: 'string', multiple: true, value: 'spec', description: 'output destination: type=oci|docker|local|tar|image,dest=PATH' },
+  { name: 'iidfile', type: 'string', value: 'path', description: 'write the image ID to the file' },
+  { name: 'metadata-file', type: 'string', value: 'path', description: 'write build result metadata to the file' },
   { name: 'progress', type: 'string', value: 'type', description: 'progress output: auto, tty, plain, json, quiet', choices: ['auto', 'tty', 'plain', 'json', 'quiet'] },
   { name: 'quiet', short: 'q', type: 'boolean', description: 'suppress the build output and print the image ID on success' },
   { name: 'network', type: 'string', value: 'mode', description: 'networking mode for RUN: default, none, host', choices: ['default', 'none', 'host'] },
@@ -80,24 +80,24 @@ export const COMMANDS: CommandSpec[] = [
     { name: 'interactive', short: 'i', type: 'boolean', description: 'keep stdin open' },
     { name: 'tty', short: 't', type: 'boolean', description: 'allocate a pseudo-TTY' },
   ], 2, null), stopAtPositional: true },
-  simple('images', '[OPTIONS]', 'List images', [{ name: 'quiet', short: 'q', type: 'boolean', description: 'only show image IDs' }], 0, 0),
-  simple('rmi', '[OPTIONS] IMAGE...', 'Remove one or more images', [{ name: 'force', short: 'f', type: 'boolean', description: 'force removal' }], 1, null),
-  simple('tag', 'SOURCE TARGET', 'Create a tag TARGET that refers to SOURCE', [], 2, 2),
+  { ...simple('images', '[OPTIONS]', 'List images', [{ name: 'quiet', short: 'q', type: 'boolean', description: 'only show image IDs' }], 0, 0), status: 'ok' },
+  { ...simple('rmi', '[OPTIONS] IMAGE...', 'Remove one or more images', [{ name: 'force', short: 'f', type: 'boolean', description: 'force removal' }], 1, null), status: 'ok' },
+  { ...simple('tag', 'SOURCE TARGET', 'Create a tag TARGET that refers to SOURCE', [], 2, 2), status: 'ok' },
   simple('pull', '[OPTIONS] NAME[:TAG|@DIGEST]', 'Download an image from a registry', [
     { name: 'platform', type: 'string', value: 'os/arch', description: 'platform to pull' },
   ], 1, 1),
   simple('push', 'NAME[:TAG]', 'Upload an image to a registry', [], 1, 1),
-  simple('inspect', 'NAME|ID...', 'Return low-level information on images and containers', [], 1, null),
-  simple('prune', '[OPTIONS]', 'Remove unused data: unreferenced blobs and cache records', [
+  { ...simple('inspect', 'NAME|ID...', 'Return low-level information on images and containers', [], 1, null), status: 'ok' },
+  { ...simple('prune', '[OPTIONS]', 'Remove unused data: unreferenced blobs and cache records', [
     { name: 'all', short: 'a', type: 'boolean', description: 'also remove all build cache' },
-  ], 0, 0),
-  simple('save', '[OPTIONS] IMAGE...', 'Save images to a tar archive (docker or OCI format)', [
+  ], 0, 0), status: 'ok' },
+  { ...simple('save', '[OPTIONS] IMAGE...', 'Save images to a tar archive (docker or OCI format)', [
     { name: 'output', short: 'o', type: 'string', value: 'file', description: 'write to a file instead of stdout' },
     { name: 'format', type: 'string', value: 'fmt', description: 'docker or oci', choices: ['docker', 'oci'] },
-  ], 1, null),
-  simple('load', '[OPTIONS]', 'Load images from a tar archive', [
+  ], 1, null), status: 'ok' },
+  { ...simple('load', '[OPTIONS]', 'Load images from a tar archive', [
     { name: 'input', short: 'i', type: 'string', value: 'file', description: 'read from a file instead of stdin' },
-  ], 0, 0),
+  ], 0, 0), status: 'ok' },
   simple('login', '[OPTIONS] SERVER', 'Log in to a registry', [
     { name: 'username', short: 'u', type: 'string', value: 'name', description: 'user name' },
     { name: 'password', short: 'p', type: 'string', value: 'secret', description: 'password' },

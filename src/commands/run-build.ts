@@ -15,10 +15,12 @@ import {
 } from '../../parser/index.js';
 import { executeGraph, type ResolvedImage } from '../../executor/index.js';
 import { parseReference } from '../../registry/index.js';
-import { openStore, type ContentStore, type Descriptor } from '../store/index.js';
+import { openStore, type ContentStore } from '../store/index.js';
 import { resolveLocalImage } from '../image/resolve-local-image.js';
 import { writeImage, type WrittenImage } from '../image/write-image.js';
-import { keepUntagged } from '../image/local-images.js';
+import { resolveOciLayoutImage } from '../image/oci-layout.js';
+import { parseOutputSpecs, writeOutputs } from '../image/outputs.js';
+import { writeImageIdFile, writeMetadataFile } from '../image/metadata-file.js';
 import { CliError, TsbuildError } from '../errors.js';
 import { createRenderer, type ProgressMode } from '../render/progress.js';
 import type { Io } from '../io.js';
@@ -43,11 +45,15 @@ export function imageRefs(graph: BuildGraph): string[] {
   return [...refs].sort();
 }
 
-async function resolveImages(store: ContentStore, refs: string[], platform: string): Promise<Map<string, ResolvedImage>> {
+async function resolveImages(store: ContentStore, refs: string[], platform: string, contextDir: string): Promise<Map<string, ResolvedImage>> {
   const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
+  const plat = variant ? { os, architecture, variant } : { os, architecture };
   const out = new Map<string, ResolvedImage>();
   for (const ref of refs) {
-    const img = await resolveLocalImage(store, ref, { platform: variant ? { os, architecture, variant } : { os, architecture } });
+    // oci-layout:// paths are relative to the context, like BuildKit's named contexts
+    const img = ref.startsWith('oci-layout://')
+      ? await resolveOciLayoutImage(store, ref, { baseDir: contextDir, platform: plat })
+      : await resolveLocalImage(store, ref, { platform: plat });
     if (!img) throw new ImageNotFoundError(ref);
     out.set(ref, img);
   }
@@ -60,13 +66,27 @@ export interface BuildResult {
   graph: BuildGraph;
 }
 
-export async function runBuild(opts: BuildOptions & { root: string; progress: ProgressMode; tags: string[]; noCache: boolean;
-  noCacheFilter: string[]; jobs: number | undefined; quiet: boolean }, df: Dockerfile, planOptions: PlanOptions, io: Io): Promise<BuildResult> {
+export interface RunBuildOptions extends BuildOptions {
+  root: string;
+  progress: ProgressMode;
+  tags: string[];
+  noCache: boolean;
+  noCacheFilter: string[];
+  jobs: number | undefined;
+  quiet: boolean;
+  outputs: string[];
+  iidfile: string | undefined;
+  metadataFile: string | undefined;
+}
+
+export async function runBuild(opts: RunBuildOptions, df: Dockerfile, planOptions: PlanOptions, io: Io): Promise<BuildResult> {
   const tags = opts.tags.map((t) => parseReference(t).canonical());
+  // Outputs are checked before any work, so a bad --output costs nothing.
+  const outputs = parseOutputSpecs(opts.outputs);
   const store = await openStore(opts.root);
   const firstPlan = planBuild(df, planOptions);
   const platform = firstPlan.stages.find((s) => s.index === firstPlan.target)?.platform ?? 'linux/amd64';
-  const images = await resolveImages(store, imageRefs(firstPlan), platform);
+  const images = await resolveImages(store, imageRefs(firstPlan), platform, opts.contextDir);
   const bases: Record<string, BaseImage> = {};
   const byRef: Record<string, ResolvedImage> = {};
   for (const [text, img] of images) {
@@ -100,21 +120,16 @@ export async function runBuild(opts: BuildOptions & { root: string; progress: Pr
     });
     renderer.note('exporting to image');
     const image = await writeImage(store, outcome.image);
-    await setTags(store, image.manifest, tags);
     renderer.note(`writing image ${image.config.digest} done`);
+    await writeOutputs(store, image, outputs, tags, { stdout: io.stdout });
     for (const t of tags) renderer.note(`naming to ${t} done`);
+    for (const o of outputs) renderer.note(`exporting to ${o.type}${'dest' in o && o.dest ? ` ${o.dest}` : ''} done`);
+    if (opts.iidfile) await writeImageIdFile(opts.iidfile, image);
+    if (opts.metadataFile) await writeMetadataFile(opts.metadataFile, image, tags);
     return { image, tags, graph };
   } finally {
     renderer.done();
   }
-}
-
-async function setTags(store: ContentStore, manifest: Descriptor, tags: string[]): Promise<void> {
-  if (tags.length === 0) {
-    await keepUntagged(store, manifest);
-    return;
-  }
-  for (const t of tags) await store.setTag(t, manifest);
 }
 
 export function parseJobs(text: string | undefined): number | undefined {

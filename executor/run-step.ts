@@ -1,0 +1,199 @@
+// RUN: the command runs in the sandbox on an overlay of the parent's layer
+// snapshots; the overlay's upper directory becomes the new layer (whiteouts
+// and opaque directories included), so the cost scales with what the
+// command changed, never with the size of the image.
+import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExecStep } from '../parser/index.js';
+import type { ContentStore } from '../src/store/index.js';
+import { StepProblem } from './errors.js';
+import { walkDirectory, writeLayer } from './layer/index.js';
+import { LayeredFs } from './layered-fs.js';
+import { prepareMounts, type MountInputs, type PreparedMount, type SecretSource } from './run-mounts.js';
+import { resolveRunUser } from './run-user.js';
+import type { Snapshot, Snapshots } from './snapshots.js';
+import type { LayerRef } from './types.js';
+
+/** What RUN needs from the native helper (see executor/sandbox). */
+export interface SandboxRunner {
+  run(
+    spec: {
+      rootfs: { lower: string[]; upper: string; work: string };
+      mounts: PreparedMount[];
+      args: string[];
+      env: string[];
+      cwd: string;
+      uid: number;
+      gid: number;
+      groups: number[];
+      hostname: string;
+      network: 'default' | 'none' | 'host';
+      limits: RunLimits;
+      capabilities: 'default' | 'all';
+      seccomp: boolean;
+    },
+    io: { onStdout(chunk: Buffer): void; onStderr(chunk: Buffer): void; signal?: AbortSignal },
+  ): Promise<{ status: number; signal: number | null; oom: boolean; memoryPeak: number | null; cpuUsec: number | null }>;
+  setOpaque(paths: string[]): Promise<void>;
+  listOpaque(dir: string): Promise<string[]>;
+}
+
+export interface RunLimits {
+  memory?: number;
+  cpus?: number;
+  pids?: number;
+}
+
+export interface RunInputs {
+  step: ExecStep;
+  parentLayers: readonly LayerRef[];
+  store: ContentStore;
+  snapshots: Snapshots;
+  sandbox: SandboxRunner;
+  limits: RunLimits;
+  contextDir: string | null;
+  secrets: ReadonlyMap<string, SecretSource>;
+  ssh: ReadonlyMap<string, string>;
+  sourceDateEpoch: number | undefined;
+  signal?: AbortSignal;
+  materialise: MountInputs['materialise'];
+  log(stream: 'stdout' | 'stderr', data: string): void;
+}
+
+export interface RunOutcome {
+  added: LayerRef | null;
+  memoryPeak: number | null;
+  cpuUsec: number | null;
+}
+
+const TAIL_LINES = 10;
+
+function mib(n: number): string {
+  return `${Math.round(n / (1024 * 1024))} MiB`;
+}
+
+/** Snapshots must carry their opaque xattrs before overlayfs can use them as lowers. */
+async function prepareLowers(inp: RunInputs): Promise<Snapshot[]> {
+  const snaps = await Promise.all(inp.parentLayers.map((l) => inp.snapshots.ensure(l)));
+  for (const s of snaps) {
+    if (s.meta.opaqueDirs.length > 0) await inp.sandbox.setOpaque(s.meta.opaqueDirs.map((d) => join(s.dir, d)));
+  }
+  return snaps;
+}
+
+/** Remove what overlayfs created in the upper dir only to serve as mount points. */
+async function removeMountStubs(upper: string, targets: string[], parent: LayeredFs): Promise<void> {
+  for (const target of targets) {
+    let rel = target.replace(/^\/+/, '');
+    while (rel !== '') {
+      if ((await parent.lstat(rel)) !== null) break;
+      const path = join(upper, rel);
+      const st = await lstat(path).catch(() => null);
+      if (!st) break;
+      if (st.isDirectory()) {
+        if ((await readdir(path)).length > 0) break;
+        await rmdir(path);
+      } else if (st.isFile() && st.size === 0) {
+        await rm(path);
+      } else break;
+      rel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    }
+  }
+}
+
+export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
+  const { step } = inp;
+  const lowers = await prepareLowers(inp);
+  const parent = new LayeredFs(lowers);
+  const user = await resolveRunUser(step.user, parent);
+  const prepared = await prepareMounts({
+    step,
+    root: inp.store.root,
+    contextDir: inp.contextDir,
+    secrets: inp.secrets,
+    ssh: inp.ssh,
+    materialise: inp.materialise,
+  });
+  const upper = await inp.snapshots.stagingDir();
+  const work = `${upper}.work`;
+  const empty = `${upper}.empty`;
+  await mkdir(work);
+  let keepUpper = false;
+  const tail: string[] = [];
+  const remember = (data: string): void => {
+    tail.push(...data.split('\n').filter((l) => l !== ''));
+    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+  };
+  try {
+    let lower = lowers.map((s) => s.dir).reverse();
+    if (lower.length === 0) {
+      await mkdir(empty);
+      lower = [empty];
+    }
+    const env = [...step.env, ...step.proxyEnv, ...prepared.env];
+    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+    const result = await inp.sandbox.run(
+      {
+        rootfs: { lower, upper, work },
+        mounts: prepared.mounts,
+        args: step.args,
+        env,
+        cwd: step.cwd,
+        uid: user.uid,
+        gid: user.gid,
+        groups: user.groups,
+        hostname: 'tsbuild',
+        network: step.network,
+        limits: inp.limits,
+        capabilities: step.security === 'insecure' ? 'all' : 'default',
+        seccomp: step.security !== 'insecure',
+      },
+      {
+        onStdout: (c) => {
+          const s = c.toString();
+          remember(s);
+          inp.log('stdout', s);
+        },
+        onStderr: (c) => {
+          const s = c.toString();
+          remember(s);
+          inp.log('stderr', s);
+        },
+        ...(inp.signal ? { signal: inp.signal } : {}),
+      },
+    );
+    const command = JSON.stringify(step.args.join(' '));
+    if (result.oom) {
+      const limit = inp.limits.memory !== undefined ? `, limit ${mib(inp.limits.memory)}` : '';
+      throw new StepProblem('TSB_STEP_FAILED', `process ${command} was killed: out of memory${limit}\n${tail.join('\n')}`);
+    }
+    if (result.status !== 0) {
+      const how = result.signal !== null ? `killed by signal ${result.signal}` : `exit code: ${result.status}`;
+      throw Object.assign(
+        new StepProblem('TSB_STEP_FAILED', `process ${command} did not complete successfully: ${how}${tail.length ? '\n' + tail.join('\n') : ''}`),
+        { exitCode: result.status },
+      );
+    }
+    await removeMountStubs(upper, [...prepared.targets, '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'], parent);
+    if ((await readdir(upper)).length === 0) {
+      return { added: null, memoryPeak: result.memoryPeak, cpuUsec: result.cpuUsec };
+    }
+    const opaque = await inp.sandbox.listOpaque(upper);
+    const written = await writeLayer(walkDirectory(upper, { upperdir: true, opaqueDirs: new Set(opaque) }), inp.store, {
+      ...(inp.sourceDateEpoch !== undefined ? { sourceDateEpoch: inp.sourceDateEpoch } : {}),
+      ...(inp.signal ? { signal: inp.signal } : {}),
+    });
+    await inp.snapshots.commit(upper, written.diffID, opaque);
+    keepUpper = true;
+    return {
+      added: { digest: written.digest, diffID: written.diffID, size: written.size, mediaType: written.mediaType },
+      memoryPeak: result.memoryPeak,
+      cpuUsec: result.cpuUsec,
+    };
+  } finally {
+    await prepared.release();
+    await rm(work, { recursive: true, force: true });
+    await rm(empty, { recursive: true, force: true });
+    if (!keepUpper) await rm(upper, { recursive: true, force: true });
+  }
+}
