@@ -26,26 +26,36 @@ export const FLAG_SPECS: Partial<Record<InstructionKind, Record<string, FlagType
   },
 };
 
-/** Validate a flag list for a keyword; returns an error message or null. */
-export function checkFlags(kind: InstructionKind, flags: readonly Flag[]): { flag: Flag; message: string } | null {
+/**
+ * Validate a flag list for a keyword like BuildKit's BFlags.Parse: unknown
+ * flags, repeated non-list flags, string flags without `=value`, and
+ * booleans other than true/false (any case; a bare `--link` is true).
+ * Returns the flags with boolean values normalised to "true"/"false".
+ */
+export function checkFlags(kind: InstructionKind, flags: readonly Flag[]): { flags: Flag[] } | { flag: Flag; problem: string } {
   const spec = FLAG_SPECS[kind] ?? {};
   const seen = new Set<string>();
+  const out: Flag[] = [];
   for (const flag of flags) {
-    const type = spec[flag.name];
-    if (type === undefined) return { flag, message: `unknown flag: --${flag.name} for ${kind}` };
+    const type = Object.hasOwn(spec, flag.name) ? spec[flag.name] : undefined;
+    if (type === undefined) return { flag, problem: `unknown flag: --${flag.name} for ${kind}` };
     if (type !== 'list') {
-      if (seen.has(flag.name)) return { flag, message: `duplicate flag specified: --${flag.name}` };
+      if (seen.has(flag.name)) return { flag, problem: `duplicate flag specified: --${flag.name}` };
       seen.add(flag.name);
     }
     if (type === 'bool') {
-      if (flag.value !== null && flag.value !== 'true' && flag.value !== 'false') {
-        return { flag, message: `expecting boolean value for flag --${flag.name}, not: ${flag.value}` };
+      if (flag.value === '') return { flag, problem: `missing a value on flag: --${flag.name}` };
+      const v = flag.value === null ? 'true' : flag.value.toLowerCase();
+      if (v !== 'true' && v !== 'false') {
+        return { flag, problem: `expecting boolean value for flag --${flag.name}, not: ${flag.value ?? ''}` };
       }
-    } else if (flag.value === null) {
-      return { flag, message: `missing a value on flag: --${flag.name}` };
+      out.push({ ...flag, value: v });
+    } else {
+      if (flag.value === null) return { flag, problem: `missing a value on flag: --${flag.name}` };
+      out.push(flag);
     }
   }
-  return null;
+  return { flags: out };
 }
 
 export function flagString(instr: Instruction, name: string): string | null {

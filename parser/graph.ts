@@ -1,5 +1,5 @@
 // The BuildGraph: the plain-data plan that executor/ consumes. Nothing in
-// here refers to dockerfile-ast or to the parser's own state; it is built by
+// here refers to the syntax layer or to the parser's own state; it is built by
 // planBuild() and can be serialised as JSON.
 import type { SourceRange } from './source-range.js';
 
@@ -121,7 +121,11 @@ export interface ExecStep extends StepCommon {
   /** The rootfs the command runs on. */
   input: StepId;
   args: string[];
-  /** KEY=VALUE, image env then build args, as docker passes them. */
+  /**
+   * KEY=VALUE: the stage's build environment as BuildKit keeps it — the
+   * base's Env (with PATH), then ENV and ARG values in the order first set;
+   * an ARG value replaces an ENV of the same name until the next ENV.
+   */
   env: string[];
   /** Proxy build args: passed to the command, kept out of cache keys and history. */
   proxyEnv: string[];

@@ -1,6 +1,7 @@
 // parser/: Dockerfile text → Dockerfile → BuildGraph. Public surface.
 export { parseDockerfile, INSTRUCTION_KINDS, type ParseOptions } from './ast-adapter.js';
-export { planBuild, formatPlatform, platformArgs } from './plan/plan-build.js';
+export { planBuild } from './plan/plan-build.js';
+export { formatPlatform, platformArgs } from './plan/platform.js';
 export type { PlanOptions } from './plan/context.js';
 export { formatPlan } from './plan-dump.js';
 export { outlineBuild, type Outline } from './outline.js';

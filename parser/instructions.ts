@@ -16,10 +16,15 @@ export type CommandLine =
 
 export interface Heredoc {
   name: string;
-  /** The body, each line ending in '\n', leading tabs already removed for `<<-`. */
+  /**
+   * The body as written, each line ending in '\n'. Leading tabs are kept even
+   * for `<<-` (BuildKit chomps when the body is used, and keeps the raw text
+   * for ONBUILD triggers and for RUN bodies the shell reads itself).
+   */
   content: string;
   /** False when the delimiter was quoted: the body is taken literally. */
   expand: boolean;
+  /** `<<-`: leading tabs are removed from every line when the body is used. */
   chomp: boolean;
 }
 
@@ -30,9 +35,13 @@ export interface KeyValue {
 
 interface InstructionBase {
   range: SourceRange;
-  /** The instruction as written, continuation lines joined. */
+  /** The instruction's source lines as written (heredoc bodies included). */
   original: string;
+  /** The keyword as written (case preserved, for the casing lint). */
+  keyword: string;
   flags: Flag[];
+  /** A whitespace-only line sat inside the continuation (NoEmptyContinuation). */
+  emptyContinuation: boolean;
 }
 
 export interface FromInstruction extends InstructionBase {
@@ -40,6 +49,8 @@ export interface FromInstruction extends InstructionBase {
   image: string;
   stageName: string | null;
   stageNameRange: SourceRange | null;
+  /** The `AS` keyword as written, for the FromAsCasing lint. */
+  asKeyword: string | null;
 }
 export interface RunInstruction extends InstructionBase {
   kind: 'RUN';
@@ -96,7 +107,7 @@ export interface VolumeInstruction extends InstructionBase {
 }
 export interface OnbuildInstruction extends InstructionBase {
   kind: 'ONBUILD';
-  /** The trigger as it will be stored in the image config. */
+  /** The trigger as stored in the image config: the joined line without `ONBUILD`, then each heredoc body and terminator. */
   expression: string;
   trigger: Instruction;
 }
@@ -108,6 +119,12 @@ export interface HealthcheckInstruction extends InstructionBase {
   kind: 'HEALTHCHECK';
   /** null for HEALTHCHECK NONE. */
   command: CommandLine | null;
+  /** Parsed options (durations in nanoseconds, 0 = not set), validated at parse time like BuildKit. */
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
 }
 export interface MaintainerInstruction extends InstructionBase {
   kind: 'MAINTAINER';

@@ -34,12 +34,17 @@ export function formatPlan(graph: BuildGraph): string {
     out.push(`  result: ${num(stage.result)}`);
     out.push(`  config: ${JSON.stringify(stage.config)}`);
     if (stage.author !== null) out.push(`  author: ${stage.author}`);
-    for (const h of stage.history) out.push(`  history: ${h.emptyLayer ? '(empty) ' : ''}${h.createdBy}`);
+    for (const h of stage.history) out.push(`  history: ${h.emptyLayer ? '(empty) ' : ''}${oneLine(h.createdBy)}`);
   }
   out.push(`output: ${num(graph.output)}`);
   if (graph.unusedBuildArgs.length > 0) out.push(`unused build args: ${graph.unusedBuildArgs.join(', ')}`);
   for (const w of graph.warnings) out.push(`${w.level}: ${w.rule}${w.range ? ` @${w.range.start.line}` : ''}: ${w.message}`);
   return out.join('\n') + '\n';
+}
+
+/** Keep one record per line: text with control characters is shown JSON-quoted. */
+function oneLine(text: string): string {
+  return /[\u0000-\u001f]/.test(text) ? JSON.stringify(text) : text;
 }
 
 function describe(step: Step, num: (id: StepId) => string, src: (f: FileSource | null) => string): string {
@@ -57,8 +62,10 @@ function describe(step: Step, num: (id: StepId) => string, src: (f: FileSource |
       if (step.proxyEnv.length) parts.push(`proxy=${JSON.stringify(step.proxyEnv)}`);
       for (const m of step.mounts) {
         const { type, ...rest } = m;
-        const from = 'from' in rest ? { ...rest, from: src(rest.from) } : rest;
-        parts.push(`mount=${type}${JSON.stringify(from)}`);
+        const shown: Record<string, unknown> = { ...rest };
+        if ('from' in rest) shown['from'] = src(rest.from);
+        if ('mode' in rest) shown['mode'] = '0' + rest.mode.toString(8);
+        parts.push(`mount=${type}${JSON.stringify(shown)}`);
       }
       for (const f of step.inlineFiles) parts.push(`file=${f.path}:${f.mode.toString(8)}:${JSON.stringify(f.content)}`);
       return parts.join(' ');

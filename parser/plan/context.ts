@@ -7,7 +7,7 @@ import type { StageScope } from './scope.js';
 import type { LintRule } from '../lint/rules.js';
 
 export interface PlanOptions {
-  /** Stage name or index to build; default: the last stage. */
+  /** Stage name to build; default: the last stage. */
   target?: string;
   /** --build-arg values (already resolved from the environment for `--build-arg NAME`). */
   buildArgs?: Record<string, string>;
@@ -26,9 +26,17 @@ export interface PlanOptions {
   file?: string;
 }
 
+/** Where an instruction that may only appear once per stage was last seen. */
+export interface Trackers {
+  CMD: SourceRange | null;
+  ENTRYPOINT: SourceRange | null;
+  HEALTHCHECK: SourceRange | null;
+}
+
 export interface StageState {
   index: number;
   name: string | null;
+  /** Variables: ENV and ARG values in one environment, plus the declared ARGs. */
   scope: StageScope;
   config: ImageConfig;
   author: string | null;
@@ -36,13 +44,11 @@ export interface StageState {
   steps: StepId[];
   current: StepId;
   platform: string;
-  cmdSet: boolean;
-  /** True once this stage set an absolute WORKDIR (for WorkdirRelativePath). */
-  absoluteWorkdir: boolean;
+  /** A WORKDIR was set in this Dockerfile (this stage or the stage it builds on). */
+  workdirSet: boolean;
   /** Whether the environment of the base is known (for UndefinedVar). */
   envKnown: boolean;
-  /** Counts for MultipleInstructionsDisallowed. */
-  seen: Map<string, number>;
+  trackers: Trackers;
 }
 
 export interface Planner {
@@ -52,12 +58,14 @@ export interface Planner {
   readonly buildArgs: Map<string, string>;
   readonly usedBuildArgs: Set<string>;
   readonly steps: Record<string, Step>;
+  /** Variables of the global scope (meta ARGs and the automatic platform ARGs). */
+  readonly globals: { get(name: string): string | undefined };
   addStep(step: NewStep): StepId;
-  /** Expand one word; lint undefined variables when `lintEnv` says the env is fully known. */
-  expand(word: string, env: { get(name: string): string | undefined }, range: SourceRange, lintUndefined?: boolean): string;
-  expandWords(word: string, env: { get(name: string): string | undefined }, range: SourceRange, lintUndefined?: boolean): string[];
-  /** Resolve a `--from` / `from=` value to a stage (planning it first) or an image. */
-  resolveFrom(value: string, range: SourceRange, fromStage: number):
+  /** Expand one word in the stage's scope; lints undefined variables when the base env is known. */
+  expand(word: string, state: StageState, range: SourceRange): string;
+  expandWords(word: string, state: StageState, range: SourceRange): string[];
+  /** Resolve a `--from` / `from=` value to an earlier stage or an image. */
+  resolveFrom(value: string, range: SourceRange, state: StageState):
     | { type: 'stage'; index: number; step: StepId }
     | { type: 'image'; ref: string; digest: string | null };
   report<A extends unknown[]>(rule: LintRule<A>, range: SourceRange | null, ...args: A): void;

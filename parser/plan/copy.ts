@@ -1,11 +1,12 @@
 // COPY, ADD and WORKDIR → CopyStep (WORKDIR creates its directory, as
-// BuildKit does with a mkdir file op).
+// BuildKit does with a mkdir file op). Follows BuildKit's dispatchCopy.
 import { DockerfileError } from '../errors.js';
 import { flagBool, flagList, flagString, findFlag } from '../flags.js';
 import type { CopySource, CopyStep, FileSource, StepId } from '../graph.js';
 import type { CopyInstruction, WorkdirInstruction } from '../instructions.js';
 import { rules } from '../lint/rules.js';
-import { ShellLexer } from '../shell-lexer.js';
+import { ShellLexError, ShellLexer } from '../shell-lexer.js';
+import { chompHeredoc, parseHeredocWord } from '../heredoc.js';
 import type { Planner, StageState } from './context.js';
 
 export function cleanPath(path: string): string {
@@ -18,92 +19,152 @@ export function cleanPath(path: string): string {
   return '/' + parts.join('/');
 }
 
-/** Destination relative to WORKDIR; a trailing slash (or `.`) means "into this directory". */
+/**
+ * BuildKit pathRelativeToWorkingDir: relative to WORKDIR, "" meaning ".",
+ * and a trailing slash (or "/.") kept to mean "into this directory".
+ */
 export function resolveDest(workdir: string, dest: string): string {
-  const dirLike = dest.endsWith('/') || dest === '.' || dest.endsWith('/.') || dest === '..' || dest.endsWith('/..');
-  const abs = cleanPath(dest.startsWith('/') ? dest : `${workdir || '/'}/${dest}`);
+  const d = dest === '' || dest === '.' ? './' : dest;
+  const abs = cleanPath(d.startsWith('/') ? d : `${workdir || '/'}/${d}`);
+  const dirLike = d.endsWith('/') || d.endsWith('/.');
   return dirLike && abs !== '/' ? abs + '/' : abs;
 }
 
-const CHMOD_OCTAL = /^[0-7]{3,4}$/;
-const CHMOD_SYMBOLIC = /^[ugoa]*[-+=][rwxXst]*(?:[-+=][rwxXst]*)*(?:,[ugoa]*[-+=][rwxXst]*(?:[-+=][rwxXst]*)*)*$/;
-const CHECKSUM = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+const CHMOD_SYMBOLIC = /^[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+(?:,[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+)*$/;
 
-function classifyAddSource(src: string): CopySource {
-  if (/^git@|^git:\/\/|\.git(#.*)?$|^https?:\/\/[^/]+\/.+\.git(#.*)?$/.test(src) && !/^https?:\/\/.*\.git\/.+/.test(src)) {
-    return { type: 'git', url: src };
-  }
-  if (/^https?:\/\//i.test(src)) return { type: 'url', url: src };
-  return { type: 'path', path: src };
+/** Octal (strconv.ParseUint base 8, at most 07777) or a chmod(1) symbolic mode. */
+export function chmodProblem(chmod: string): string | null {
+  if (/^[0-7]+$/.test(chmod)) return parseInt(chmod, 8) <= 0o7777 ? null : `invalid chmod parameter: '${chmod}'. it should be octal string and between 0 and 07777`;
+  if (CHMOD_SYMBOLIC.test(chmod)) return null;
+  return `invalid chmod parameter: '${chmod}'. it should be octal string and between 0 and 07777, or a symbolic mode such as u+x`;
 }
 
+/** go-digest Parse for the algorithms BuildKit registers. */
+const CHECKSUM = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+
+/**
+ * BuildKit gitutil.ParseGitRef, reduced to "is this a git source": git://,
+ * ssh:// and scp-like `user@host:path` always are; an http(s) URL (or a
+ * scheme-less `host/path`, read as https) only when its path ends in `.git`.
+ * `./`, `../` and `github.com/…` are local paths.
+ */
+export function isGitSource(src: string): boolean {
+  if (src.startsWith('./') || src.startsWith('../') || src.startsWith('github.com/')) return false;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(src)?.[1]?.toLowerCase();
+  if (scheme === 'git' || scheme === 'ssh') return true;
+  if (scheme === 'http' || scheme === 'https') return urlPathEndsGit(src);
+  if (scheme !== undefined) return false;
+  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.test(src)) return true;
+  return urlPathEndsGit('https://' + src);
+}
+
+function urlPathEndsGit(url: string): boolean {
+  const noFragment = url.split('#')[0] ?? '';
+  const noQuery = noFragment.split('?')[0] ?? '';
+  const afterScheme = noQuery.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  const slash = afterScheme.indexOf('/');
+  return slash >= 0 && afterScheme.slice(slash).endsWith('.git');
+}
+
+export function isHttpSource(src: string): boolean {
+  return (src.startsWith('http://') || src.startsWith('https://')) && !isGitSource(src);
+}
+
+// Inline documents are expanded with a backslash lexer that leaves quotes
+// alone, whatever the escape directive (BuildKit's ExpandRaw).
+const heredocLexer = new ShellLexer('\\', { skipProcessQuotes: true });
+
 export function planCopy(p: Planner, state: StageState, instr: CopyInstruction): void {
-  const lint = state.envKnown;
   const isAdd = instr.kind === 'ADD';
-  const fromRaw = flagString(instr, 'from');
+  const flagRange = (name: string) => findFlag(instr, name)?.range ?? instr.range;
   let from: FileSource = { type: 'context' };
-  if (fromRaw !== null) {
-    const range = findFlag(instr, 'from')?.range ?? instr.range;
-    const value = p.expand(fromRaw, state.scope, range, lint);
-    const r = p.resolveFrom(value, range, state.index);
+  const fromRaw = flagString(instr, 'from');
+  if (fromRaw !== null && fromRaw !== '') {
+    // --from is not expanded by BuildKit; it names a stage or an image as written.
+    const r = p.resolveFrom(fromRaw, flagRange('from'), state);
     from = r.type === 'stage' ? { type: 'step', step: r.step, stage: r.index } : r;
   }
   const expandFlag = (name: string): string | null => {
     const raw = flagString(instr, name);
-    return raw === null ? null : p.expand(raw, state.scope, findFlag(instr, name)?.range ?? instr.range, lint);
+    return raw === null ? null : p.expand(raw, state, flagRange(name));
   };
-  const chown = expandFlag('chown');
-  const chmod = expandFlag('chmod');
-  if (chmod !== null && !CHMOD_OCTAL.test(chmod) && !CHMOD_SYMBOLIC.test(chmod)) {
-    throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --chmod=${chmod}: expected octal (0755) or symbolic (u+x,go-w) mode`,
-      findFlag(instr, 'chmod')?.range ?? instr.range);
-  }
-  const checksum = expandFlag('checksum');
-  const exclude = flagList(instr, 'exclude').map((f) => p.expand(f.value ?? '', state.scope, f.range, lint));
+  const chown = expandFlag('chown') || null;
+  const chmod = expandFlag('chmod') || null;
+  const checksum = expandFlag('checksum') || null;
+  const exclude = flagList(instr, 'exclude').map((f) => p.expand(f.value ?? '', state, f.range));
 
+  // Source words as written decide what is a heredoc; the rest is expanded.
   const heredocByName = new Map(instr.heredocs.map((h) => [h.name, h]));
-  const heredocLexer = new ShellLexer(p.df.directives.escape, { skipProcessQuotes: true });
-  const sources: CopySource[] = instr.sources.map((word) => {
-    const m = /^\d*<<-?\s*["']?([^"'\s]+)["']?$/.exec(word);
-    const h = m ? heredocByName.get(m[1] as string) : undefined;
-    if (h) {
-      let content = h.content;
-      if (h.expand) {
+  const paths: CopySource[] = [];
+  const inline: CopySource[] = [];
+  /** Sources as the history records them (expanded, before normalisation). */
+  const shown: string[] = [];
+  for (const word of instr.sources) {
+    let marker: ReturnType<typeof parseHeredocWord> = null;
+    try {
+      marker = parseHeredocWord(word);
+    } catch {
+      marker = null;
+    }
+    if (marker !== null) {
+      const h = heredocByName.get(marker.name);
+      let content = h === undefined ? '' : h.chomp ? chompHeredoc(h.content) : h.content;
+      if (marker.expand && h !== undefined) {
         try {
           content = heredocLexer.processWord(content, state.scope).result;
         } catch (e) {
-          throw new DockerfileError('TSB_DOCKERFILE_EXPANSION', `heredoc ${h.name}: ${(e as Error).message}`, instr.range);
+          if (e instanceof ShellLexError) throw new DockerfileError('TSB_DOCKERFILE_EXPANSION', `heredoc ${marker.name}: ${e.message}`, instr.range);
+          if (e instanceof RangeError) throw new DockerfileError('TSB_DOCKERFILE_EXPANSION', `heredoc ${marker.name}: substitutions nested too deeply`, instr.range);
+          throw e;
         }
       }
-      return { type: 'inline', name: h.name, content };
+      inline.push({ type: 'inline', name: marker.name, content });
+      continue;
     }
-    const src = p.expand(word, state.scope, instr.range, lint);
-    if (src === '') throw new DockerfileError('TSB_DOCKERFILE_ARGS', `${instr.kind} source "${word}" expands to an empty string`, instr.range);
-    return isAdd ? classifyAddSource(src) : { type: 'path', path: src };
-  });
-  if (sources.length === 0) throw new DockerfileError('TSB_DOCKERFILE_ARGS', `${instr.kind} requires at least one source`, instr.range);
-  const destWord = p.expand(instr.dest, state.scope, instr.range, lint);
-  if (destWord === '') throw new DockerfileError('TSB_DOCKERFILE_ARGS', `${instr.kind} destination expands to an empty string`, instr.range);
+    const src = p.expand(word, state, instr.range);
+    // An empty source is the root of the source, as in BuildKit (NormalizePath("/", "")).
+    if (src === '') {
+      paths.push({ type: 'path', path: '/' });
+      shown.push('');
+      continue;
+    }
+    if (isGitSource(src)) {
+      if (!isAdd) throw new DockerfileError('TSB_DOCKERFILE_ARGS', `source can't be a git ref for COPY: ${src}`, instr.range);
+      paths.push({ type: 'git', url: src });
+      shown.push(src);
+    } else if (isHttpSource(src)) {
+      if (!isAdd) throw new DockerfileError('TSB_DOCKERFILE_ARGS', `source can't be a URL for COPY: ${src}`, instr.range);
+      paths.push({ type: 'url', url: src });
+      shown.push(src);
+    } else {
+      paths.push({ type: 'path', path: src });
+      shown.push(src);
+    }
+  }
+  // BuildKit copies the paths first, then the inline documents.
+  const sources = [...paths, ...inline];
+  const destWord = p.expand(instr.dest, state, instr.range);
   const dest = resolveDest(state.config.WorkingDir ?? '/', destWord);
   if (sources.length > 1 && !dest.endsWith('/')) {
     throw new DockerfileError('TSB_DOCKERFILE_ARGS', `when using ${instr.kind} with more than one source file, the destination must be a directory and end with a /`, instr.range);
   }
 
+  if (chmod !== null) {
+    const problem = chmodProblem(chmod);
+    if (problem !== null) throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', problem, flagRange('chmod'));
+  }
   if (checksum !== null) {
     if (!CHECKSUM.test(checksum)) {
-      throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --checksum=${checksum}: expected sha256:<64 hex> (or sha384/sha512)`,
-        findFlag(instr, 'checksum')?.range ?? instr.range);
+      throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --checksum=${checksum}: expected sha256:<64 hex> (or sha384/sha512)`, flagRange('checksum'));
     }
-    if (!sources.every((s) => s.type === 'url' || s.type === 'git')) {
-      throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', '--checksum can only be used with a URL or git source', findFlag(instr, 'checksum')?.range ?? instr.range);
-    }
-  }
-  if (flagBool(instr, 'keep-git-dir') && !sources.every((s) => s.type === 'git')) {
-    throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', '--keep-git-dir can only be used with a git source', findFlag(instr, 'keep-git-dir')?.range ?? instr.range);
+    if (instr.sources.length !== 1) throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', "checksum can't be specified for multiple sources", flagRange('checksum'));
+    if (sources[0]?.type !== 'url') throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', "checksum can't be specified for non-HTTP(S) sources", flagRange('checksum'));
   }
 
-  const link = flagBool(instr, 'link');
+  // BuildKit only links (merges a separate layer) when no --chmod is given.
+  const link = flagBool(instr, 'link') && chmod === null;
   const unpackFlag = findFlag(instr, 'unpack');
+  const parents = instr.kind === 'COPY' && flagBool(instr, 'parents');
   const body: Omit<CopyStep, 'id'> = {
     kind: 'copy',
     stage: state.index,
@@ -117,7 +178,7 @@ export function planCopy(p: Planner, state: StageState, instr: CopyInstruction):
     chown,
     chmod,
     link,
-    parents: instr.kind === 'COPY' && flagBool(instr, 'parents'),
+    parents,
     exclude,
     checksum,
     keepGitDir: flagBool(instr, 'keep-git-dir'),
@@ -126,18 +187,27 @@ export function planCopy(p: Planner, state: StageState, instr: CopyInstruction):
   let id: StepId = p.addStep(body);
   state.steps.push(id);
   if (link) {
-    id = p.addStep({ kind: 'merge', stage: state.index, range: instr.range, name: `merge ${body.name}`, inputs: [state.current, id] });
+    id = p.addStep({ kind: 'merge', stage: state.index, range: instr.range, name: `LINK ${body.name}`, inputs: [state.current, id] });
     state.steps.push(id);
   }
   state.current = id;
-  const srcText = sources.map((s) => (s.type === 'path' ? s.path : s.type === 'inline' ? `<<${s.name}` : s.url));
-  state.history.push({ createdBy: `${instr.kind} ${[...srcText, destWord].join(' ')} # buildkit`, emptyLayer: false });
+  const words = [
+    instr.kind,
+    ...(parents ? ['--parents'] : []),
+    ...(chown !== null ? [`--chown=${chown}`] : []),
+    ...(chmod !== null ? [`--chmod=${chmod}`] : []),
+    ...shown,
+    ...inline.map((s) => (s.type === 'inline' ? `<<${s.name}` : '')),
+    destWord,
+  ];
+  state.history.push({ createdBy: `${words.join(' ')} # buildkit`, emptyLayer: false });
 }
 
 export function planWorkdir(p: Planner, state: StageState, instr: WorkdirInstruction): void {
-  const raw = p.expand(instr.path, state.scope, instr.range, state.envKnown);
-  if (!raw.startsWith('/') && !state.absoluteWorkdir) p.report(rules.WorkdirRelativePath, instr.range, raw);
-  if (raw.startsWith('/')) state.absoluteWorkdir = true;
+  const raw = p.expand(instr.path, state, instr.range);
+  if (!state.workdirSet && !raw.startsWith('/')) p.report(rules.WorkdirRelativePath, instr.range, raw);
+  state.workdirSet = true;
+  if (raw === '') throw new DockerfileError('TSB_DOCKERFILE_ARGS', 'WORKDIR: cannot normalize nothing', instr.range);
   const wd = cleanPath(raw.startsWith('/') ? raw : `${state.config.WorkingDir || '/'}/${raw}`);
   state.config.WorkingDir = wd;
   let emptyLayer = true;

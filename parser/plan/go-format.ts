@@ -1,24 +1,41 @@
-// docker/buildx record some history lines with Go's fmt verbs; reproducing
-// them keeps `tsbuild inspect` history identical to buildx output.
+// docker/buildx record history lines with Go's fmt verbs; reproducing them
+// keeps `tsbuild inspect` history identical to buildx output.
 
-/** Go's %q of a string (close enough: JSON escaping matches for printable text). */
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+const NAMED_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
+
+function escapeRune(ch: string, quote: string): string {
+  if (ch === quote || ch === '\\') return '\\' + ch;
+  if (PRINTABLE.test(ch)) return ch;
+  const named = NAMED_ESCAPES[ch];
+  if (named !== undefined) return named;
+  const cp = ch.codePointAt(0) as number;
+  if (cp < 0x80) return '\\x' + cp.toString(16).padStart(2, '0');
+  if (cp < 0x10000) return '\\u' + cp.toString(16).padStart(4, '0');
+  return '\\U' + cp.toString(16).padStart(8, '0');
+}
+
+/** Go's %q of a string (strconv.Quote). */
 export function goQuote(s: string): string {
-  return JSON.stringify(s);
+  let out = '"';
+  for (const ch of s) out += escapeRune(ch, '"');
+  return out + '"';
+}
+
+/** Go's %q of an integer: a quoted character literal (strconv.QuoteRune). */
+export function goQuoteRune(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff)) return "'\\ufffd'";
+  return "'" + escapeRune(String.fromCodePoint(n), "'") + "'";
 }
 
 /** Go's %q of a []string: ["a" "b"] */
-export function goQuoteList(list: readonly string[]): string {
-  return '[' + list.map(goQuote).join(' ') + ']';
+export function goQuoteList(list: readonly string[] | null): string {
+  return '[' + (list ?? []).map(goQuote).join(' ') + ']';
 }
 
 /** Go's %v of a []string: [a b] */
 export function goList(list: readonly string[]): string {
   return '[' + list.join(' ') + ']';
-}
-
-/** Go's %v of a map[string]struct{}: map[80/tcp:{} 443/tcp:{}] (keys sorted). */
-export function goSetMap(keys: readonly string[]): string {
-  return 'map[' + [...keys].sort().map((k) => `${k}:{}`).join(' ') + ']';
 }
 
 /** time.Duration.String() for a nanosecond count. */
@@ -46,10 +63,11 @@ function trimFloat(x: number): string {
 }
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 };
+const MAX_DURATION = 2 ** 63 - 1;
 
-/** Go's time.ParseDuration; null when malformed. */
+/** Go's time.ParseDuration; null when malformed or out of range. */
 export function parseGoDuration(text: string): number | null {
-  const m0 = /^([-+]?)(.*)$/.exec(text);
+  const m0 = /^([-+]?)(.*)$/s.exec(text);
   let rest = m0?.[2] ?? '';
   const sign = m0?.[1] === '-' ? -1 : 1;
   if (rest === '0') return 0;
@@ -62,5 +80,6 @@ export function parseGoDuration(text: string): number | null {
     total += Number(m[1]) * (UNIT_NS[m[2] as string] as number);
     rest = rest.slice(m[0].length);
   }
+  if (!Number.isFinite(total) || total > MAX_DURATION) return null;
   return sign * Math.round(total);
 }

@@ -1,53 +1,72 @@
 // planBuild: Dockerfile → BuildGraph. Pure: no I/O, no clock, no network.
-// Stages are planned on demand starting from the target, so stages the
-// target cannot reach are never planned (BuildKit's pruning); a stage that
-// is re-entered while being planned is a dependency cycle.
-import { DockerfileError, PlanError, TsbuildError, assertNever } from '../errors.js';
+// The order follows BuildKit's dockerfile2llb.toDispatchState:
+//   1. global ARGs (with the automatic platform ARGs and --build-arg values);
+//   2. every stage's FROM: base name and --platform expanded, image
+//      references checked, stages linked to the earlier stage they build on;
+//   3. every stage's dependencies (COPY --from, RUN --mount from=) found and
+//      checked for cycles — for all stages, reachable or not;
+//   4. the stages the target needs (following ONBUILD triggers, which can
+//      add dependencies) are planned in Dockerfile order; a stage that uses
+//      one defined after it is an error, as in BuildKit.
+// Stages the target does not need are never planned, so errors that only
+// show while planning an instruction (expansion, values) cannot come from them.
+import { parseTrigger } from '../ast-adapter.js';
+import { DockerfileError, PlanError, assertNever } from '../errors.js';
 import { findFlag, flagString } from '../flags.js';
-import { GRAPH_VERSION, type BuildGraph, type NewStep, type Diagnostic, type ImageConfig, type Platform, type StagePlan, type Step, type StepId } from '../graph.js';
+import {
+  GRAPH_VERSION,
+  type BaseImage,
+  type BuildGraph,
+  type Diagnostic,
+  type ImageConfig,
+  type NewStep,
+  type StagePlan,
+  type Step,
+  type StepId,
+} from '../graph.js';
 import type { Dockerfile, Instruction, Stage } from '../instructions.js';
 import { rules, type LintRule } from '../lint/rules.js';
-import { ShellLexError, ShellLexer, type LexEnv } from '../shell-lexer.js';
+import { lintDockerfile } from '../lint/static-checks.js';
+import { ShellLexError, ShellLexer, type LexEnv, type LexResult } from '../shell-lexer.js';
 import type { SourceRange } from '../source-range.js';
-import { parseDockerfile } from '../ast-adapter.js';
 import type { PlanOptions, Planner, StageState } from './context.js';
-import { planCopy, planWorkdir } from './copy.js';
+import { cleanPath, planCopy, planWorkdir } from './copy.js';
 import {
   planArg, planCmd, planEnv, planExpose, planHealthcheck, planLabel, planMaintainer, planOnbuild, planShell,
   planStopsignal, planUser, planVolume,
 } from './metadata.js';
+import { mountFromValues } from './mounts.js';
+import { DEFAULT_PLATFORM, formatPlatform, parsePlatform, platformArgs } from './platform.js';
+import { referenceProblem } from './reference.js';
 import { planRun } from './run.js';
 import { EnvList, StageScope } from './scope.js';
 import { computeStepId } from './step-id.js';
-import { lintDockerfile } from '../lint/static-checks.js';
 
-const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
 const STAGE_NAME_RE = /^[a-z][a-z0-9-_.]*$/;
-
-export function formatPlatform(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? '/' + p.variant : ''}`;
-}
-
-export function platformArgs(target: Platform, build: Platform): Map<string, string> {
-  return new Map([
-    ['TARGETPLATFORM', formatPlatform(target)],
-    ['TARGETOS', target.os],
-    ['TARGETARCH', target.architecture],
-    ['TARGETVARIANT', target.variant ?? ''],
-    ['BUILDPLATFORM', formatPlatform(build)],
-    ['BUILDOS', build.os],
-    ['BUILDARCH', build.architecture],
-    ['BUILDVARIANT', build.variant ?? ''],
-  ]);
-}
-
-interface MetaScope extends LexEnv {
-  declared: Set<string>;
-  values: Map<string, string | undefined>;
-}
+const NEEDS_LEXER = /[$'"\\`\uFEFF]/;
+/** No variables referenced (shared: results are only read). */
+const NONE = new Set<string>();
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Args BuildKit never puts into a stage's environment. */
+const NON_ENV_ARGS = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
 
 export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildGraph {
   return new BuildPlanner(df, options).plan();
+}
+
+/** What planning needs to know about a stage before planning it. */
+interface StageInfo {
+  stage: Stage;
+  /** The base name after expansion. */
+  baseName: string;
+  /** The earlier stage this one is built on, if any. */
+  baseStage: number | null;
+  /** FROM --platform after expansion, or null. */
+  platform: string | null;
+  /** Stages this one needs, with the instruction that needs them (for cycle errors). */
+  deps: Map<number, SourceRange>;
+  /** ONBUILD triggers to run before the stage's own instructions. */
+  triggers: Instruction[];
 }
 
 class BuildPlanner implements Planner {
@@ -56,29 +75,49 @@ class BuildPlanner implements Planner {
   readonly usedBuildArgs = new Set<string>();
   readonly steps: Record<string, Step> = {};
   readonly warnings: Diagnostic[] = [];
-  private readonly stagePlans = new Map<number, StagePlan>();
-  private readonly inProgress = new Set<number>();
-  private readonly meta: MetaScope;
+  readonly globals: EnvList;
   private readonly platformArgs: Map<string, string>;
+  private readonly stagePlans = new Map<number, StagePlan>();
+  /** Final scope of each planned stage, for stages built on it. */
+  private readonly finalScopes = new Map<number, StageScope>();
+  private readonly finalWorkdirSet = new Map<number, boolean>();
   private readonly stageNames = new Map<string, number>();
+  private readonly stageBase = new Map<number, StagePlan['base']>();
+  private readonly globalDeclared = new Set<string>();
+  private readonly infos: StageInfo[] = [];
 
   constructor(readonly df: Dockerfile, readonly options: PlanOptions) {
     this.lexer = new ShellLexer(df.directives.escape);
     this.buildArgs = new Map(Object.entries(options.buildArgs ?? {}));
-    this.platformArgs = platformArgs(options.targetPlatform ?? DEFAULT_PLATFORM, options.buildPlatform ?? DEFAULT_PLATFORM);
-    this.meta = this.planGlobalArgs();
-    this.indexStageNames();
+    const lastStage = df.stages[df.stages.length - 1];
+    const targetName = options.target || (lastStage?.from.stageName?.toLowerCase() ?? '');
+    this.platformArgs = platformArgs(
+      options.targetPlatform ?? DEFAULT_PLATFORM,
+      options.buildPlatform ?? DEFAULT_PLATFORM,
+      targetName,
+      this.buildArgs,
+    );
+    this.globals = new EnvList([...this.platformArgs].map(([k, v]) => `${k}=${v}`));
   }
 
   plan(): BuildGraph {
     for (const d of lintDockerfile(this.df)) this.report(d.rule, d.range, ...d.args);
+    this.indexStageNames();
+    this.planGlobalArgs();
+    this.lintDefaultBaseNames();
+    for (const stage of this.df.stages) this.infos.push(this.resolveStageBase(stage));
     const target = this.resolveTarget();
-    if (this.options.allStages) {
-      for (const stage of this.df.stages) this.planStage(stage.index);
+    for (const info of this.infos) this.findDeps(info, info.stage.instructions);
+    this.checkCycles();
+    const wanted = this.reachable(target);
+    for (const info of this.infos) {
+      if (wanted.has(info.stage.index)) this.planStage(info);
     }
-    const targetPlan = this.planStage(target);
+    const targetPlan = this.stagePlans.get(target) as StagePlan;
     const stages = [...this.stagePlans.values()].sort((a, b) => a.index - b.index);
-    const unused = [...this.buildArgs.keys()].filter((k) => !this.usedBuildArgs.has(k) && !this.platformArgs.has(k)).sort();
+    const unused = [...this.buildArgs.keys()]
+      .filter((k) => !this.usedBuildArgs.has(k) && !this.platformArgs.has(k) && !isProxyArg(k))
+      .sort();
     return {
       version: GRAPH_VERSION,
       steps: this.steps,
@@ -94,52 +133,61 @@ class BuildPlanner implements Planner {
 
   addStep(step: NewStep): StepId {
     const id = computeStepId(step as Step);
-    if (!(id in this.steps)) this.steps[id] = { ...step, id } as Step;
+    // The planners build a fresh object per step, so it becomes the step itself.
+    if (!(id in this.steps)) this.steps[id] = Object.assign(step, { id }) as Step;
     return id;
   }
 
-  expand(word: string, env: LexEnv, range: SourceRange, lintUndefined = false): string {
-    return this.lex(word, env, range, lintUndefined, false)[0] as string;
+  expand(word: string, state: StageState, range: SourceRange): string {
+    return this.lex(word, state.scope, range, state, false)[0] as string;
   }
 
-  expandWords(word: string, env: LexEnv, range: SourceRange, lintUndefined = false): string[] {
-    return this.lex(word, env, range, lintUndefined, true);
+  expandWords(word: string, state: StageState, range: SourceRange): string[] {
+    return this.lex(word, state.scope, range, state, true);
   }
 
-  private lex(word: string, env: LexEnv, range: SourceRange, lintUndefined: boolean, split: boolean): string[] {
-    try {
-      const r = split ? this.lexer.processWords(word, env) : this.lexer.processWord(word, env);
-      if (lintUndefined) {
-        for (const name of r.unmatched) {
-          if (!this.platformArgs.has(name) && !isProxyArg(name)) this.report(rules.UndefinedVar, range, name);
-        }
+  private lex(word: string, env: LexEnv, range: SourceRange, state: StageState | null, split: boolean): string[] {
+    const r = this.process(word, env, range, split);
+    if (state !== null && state.envKnown) {
+      for (const name of r.unmatched) {
+        if (!state.scope.isDeclared(name) && !NON_ENV_ARGS.has(name)) this.report(rules.UndefinedVar, range, name);
       }
-      return split ? r.words : [r.result];
+    }
+    return split ? r.words : [r.result];
+  }
+
+  private process(word: string, env: LexEnv, range: SourceRange, split: boolean): LexResult {
+    // Most words have nothing to expand, unquote or unescape: the lexer would
+    // return them unchanged (a leading BOM is the one other thing it drops).
+    if (!NEEDS_LEXER.test(word) && !(split && /[\s\u0085]/.test(word))) {
+      return { result: word, words: word === '' ? [] : [word], matched: NONE, unmatched: NONE };
+    }
+    try {
+      return split ? this.lexer.processWords(word, env) : this.lexer.processWord(word, env);
     } catch (e) {
       if (e instanceof ShellLexError) {
         throw new DockerfileError('TSB_DOCKERFILE_EXPANSION', `failed to process "${word}": ${e.message}`, range, { cause: e });
+      }
+      if (isStackOverflow(e)) {
+        // The lexer recurses per nested ${…}; absurd nesting is an input error.
+        throw new DockerfileError('TSB_DOCKERFILE_EXPANSION', 'failed to process a word: substitutions nested too deeply', range, { cause: e });
       }
       throw e;
     }
   }
 
-  resolveFrom(value: string, range: SourceRange, fromStage: number):
+  resolveFrom(value: string, range: SourceRange, state: StageState):
     | { type: 'stage'; index: number; step: StepId }
     | { type: 'image'; ref: string; digest: string | null } {
-    let index = this.stageNames.get(value.toLowerCase());
-    if (index === undefined && /^\d+$/.test(value)) {
-      index = Number(value);
-      if (index >= this.df.stages.length) {
-        throw new PlanError('TSB_PLAN_UNKNOWN_STAGE', `stage index ${value} out of bounds: the Dockerfile has ${this.df.stages.length} stages`, range);
+    const index = this.stageRef(value, range);
+    if (index !== null) {
+      const plan = this.stagePlans.get(index);
+      if (plan === undefined || index >= state.index) {
+        const self = state.name ?? `stage-${state.index}`;
+        throw new PlanError('TSB_PLAN_STAGE_ORDER',
+          `cannot use stage "${value}" from stage "${self}": it needs to be defined before the stage that uses it`, range);
       }
-    }
-    if (index !== undefined) {
-      if (index === fromStage) throw new PlanError('TSB_PLAN_CYCLE', `stage "${value}" refers to itself`, range);
-      const plan = this.planStage(index, range);
       return { type: 'stage', index, step: plan.result };
-    }
-    if (value === '' || /\s/.test(value)) {
-      throw new PlanError('TSB_PLAN_UNKNOWN_STAGE', `invalid stage or image reference "${value}"`, range);
     }
     const base = this.options.bases?.[value];
     return { type: 'image', ref: base?.ref ?? value, digest: base?.digest ?? null };
@@ -151,26 +199,21 @@ class BuildPlanner implements Planner {
     this.warnings.push({ rule: rule.name, message: rule.format(...args), range, level: check.error ? 'error' : 'warning' });
   }
 
-  // --- stages --------------------------------------------------------------
+  // --- global scope and stages --------------------------------------------
 
-  private planGlobalArgs(): MetaScope {
-    const values = new Map<string, string | undefined>(this.platformArgs);
-    const declared = new Set<string>();
-    const scope: MetaScope = { declared, values, get: (name) => values.get(name) };
+  /** BuildKit buildMetaArgs: --build-arg wins, else the default expanded with the ARGs before it. */
+  private planGlobalArgs(): void {
     for (const instr of this.df.globalArgs) {
       for (const { name, value } of instr.args) {
-        declared.add(name);
+        this.globalDeclared.add(name);
         if (this.buildArgs.has(name)) {
-          values.set(name, this.buildArgs.get(name));
+          this.globals.set(name, this.buildArgs.get(name) as string);
           this.usedBuildArgs.add(name);
         } else if (value !== null) {
-          values.set(name, this.expand(value, scope, instr.range));
-        } else if (!this.platformArgs.has(name)) {
-          values.set(name, undefined);
+          this.globals.set(name, this.process(value, this.globals, instr.range, false).result);
         }
       }
     }
-    return scope;
   }
 
   private indexStageNames(): void {
@@ -183,11 +226,145 @@ class BuildPlanner implements Planner {
         throw new PlanError('TSB_PLAN_BAD_STAGE_NAME', `invalid name for build stage: "${raw}", name can't start with a number or contain symbols`, range);
       }
       if (this.stageNames.has(name)) {
-        throw new PlanError('TSB_PLAN_DUPLICATE_STAGE', `duplicate stage name "${raw}"`, range);
+        // BuildKit only warns (DuplicateStageName) and lets the later stage win,
+        // which silently changes what earlier references mean; we refuse.
+        throw new PlanError('TSB_PLAN_DUPLICATE_STAGE', `duplicate stage name "${raw}": stage names must be unique`, range);
       }
-      if (raw !== name) this.report(rules.StageNameCasing, range, raw);
-      if (name === 'scratch' || name === 'context') this.report(rules.ReservedStageName, range, name);
       this.stageNames.set(name, stage.index);
+    }
+  }
+
+  /** InvalidDefaultArgInFrom: the base names with only the defaults of the global ARGs. */
+  private lintDefaultBaseNames(): void {
+    const defaults = new EnvList([...platformArgs(
+      this.options.targetPlatform ?? DEFAULT_PLATFORM, this.options.buildPlatform ?? DEFAULT_PLATFORM,
+    )].map(([k, v]) => `${k}=${v}`));
+    try {
+      for (const instr of this.df.globalArgs) {
+        for (const { name, value } of instr.args) {
+          if (value !== null) defaults.set(name, this.lexer.processWord(value, defaults).result);
+        }
+      }
+      for (const stage of this.df.stages) {
+        const image = this.lexer.processWord(stage.from.image, defaults).result;
+        if (referenceProblem(image) !== null && image !== 'scratch') this.report(rules.InvalidDefaultArgInFrom, stage.from.range, stage.from.image);
+      }
+    } catch (e) {
+      // Like BuildKit: a lint never fails the build; the real error comes later.
+      if (!(e instanceof ShellLexError) && !isStackOverflow(e)) throw e;
+    }
+  }
+
+  /** The FROM line of every stage, reachable or not (BuildKit resolves them all). */
+  private resolveStageBase(stage: Stage): StageInfo {
+    const from = stage.from;
+    const match = this.process(from.image, this.globals, from.range, false);
+    for (const name of match.unmatched) {
+      if (!this.globalDeclared.has(name) && !this.platformArgs.has(name)) this.report(rules.UndefinedArgInFrom, from.range, name);
+    }
+    const baseName = match.result;
+    if (baseName === '') {
+      throw new DockerfileError('TSB_DOCKERFILE_ARGS', `base name (${from.image}) should not be blank`, from.range);
+    }
+    let platform: string | null = null;
+    const platformRaw = flagString(from, 'platform');
+    if (platformRaw !== null) {
+      const range = findFlag(from, 'platform')?.range ?? from.range;
+      const pm = this.process(platformRaw, this.globals, range, false);
+      for (const name of pm.unmatched) {
+        if (!this.globalDeclared.has(name) && !this.platformArgs.has(name)) this.report(rules.UndefinedArgInFrom, from.range, name);
+      }
+      if (pm.matched.size === 1 && pm.unmatched.size === 0 && pm.matched.has('TARGETPLATFORM') && pm.result === this.globals.get('TARGETPLATFORM')) {
+        this.report(rules.RedundantTargetPlatform, range, platformRaw);
+      }
+      if (pm.matched.size === 0 && pm.unmatched.size === 0) {
+        const p = parsePlatform(pm.result);
+        const stageName = from.stageName?.toLowerCase() ?? '';
+        if (p !== null && !stageName.includes(p.os) && !stageName.includes(p.architecture)) {
+          this.report(rules.FromPlatformFlagConstDisallowed, range, pm.result);
+        }
+      }
+      if (pm.result === '') throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `empty platform value from expression ${platformRaw}`, range);
+      const p = parsePlatform(pm.result);
+      if (p === null) throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `failed to parse platform ${platformRaw}: "${pm.result}" is not os/arch[/variant]`, range);
+      platform = formatPlatform(p);
+    }
+    // Only an earlier stage, matched exactly (names are stored lowercase).
+    const named = this.stageNames.get(baseName);
+    const baseStage = named !== undefined && named < stage.index ? named : null;
+    if (baseStage === null && baseName !== 'scratch') {
+      const problem = referenceProblem(baseName);
+      if (problem !== null) throw new DockerfileError('TSB_DOCKERFILE_ARGS', `failed to parse stage name "${baseName}": ${problem}`, from.range);
+    }
+    return { stage, baseName, baseStage, platform, deps: new Map(), triggers: [] };
+  }
+
+  /** A --from value naming a stage (by name or index), or null for an image. */
+  private stageRef(value: string, range: SourceRange): number | null {
+    if (/^[+-]?\d+$/.test(value)) {
+      const index = Number(value);
+      if (!Number.isSafeInteger(index) || index < 0 || index >= this.df.stages.length) {
+        throw new PlanError('TSB_PLAN_UNKNOWN_STAGE', `invalid stage index ${value}: the Dockerfile has ${this.df.stages.length} stages`, range);
+      }
+      return index;
+    }
+    return this.stageNames.get(value.toLowerCase()) ?? null;
+  }
+
+  /** BuildKit toCommand: the stages an instruction needs; images are checked for syntax. */
+  private findDeps(info: StageInfo, instructions: readonly Instruction[]): void {
+    const add = (value: string, range: SourceRange): void => {
+      const index = this.stageRef(value, range);
+      if (index !== null) {
+        if (!info.deps.has(index)) info.deps.set(index, range);
+        return;
+      }
+      const problem = referenceProblem(value);
+      if (problem !== null) throw new PlanError('TSB_PLAN_UNKNOWN_STAGE', `"${value}" is neither a stage nor an image: ${problem}`, range);
+    };
+    for (const instr of instructions) {
+      // An ONBUILD records its trigger; the trigger's needs belong to the stages that run it.
+      const target = instr;
+      if (target.kind === 'COPY') {
+        const flag = findFlag(target, 'from');
+        // An empty --from means the context, as in BuildKit.
+        if (flag?.value) add(flag.value, flag.range);
+      } else if (target.kind === 'RUN') {
+        for (const flag of target.flags) {
+          if (flag.name !== 'mount') continue;
+          for (const value of mountFromValues(flag.value ?? '')) add(value, flag.range);
+        }
+      }
+    }
+  }
+
+  /** BuildKit validateCircularDependency, over every stage; iterative so a long chain cannot overflow the stack. */
+  private checkCycles(): void {
+    const state = new Map<number, 'active' | 'done'>();
+    for (const root of this.infos) {
+      if (state.has(root.stage.index)) continue;
+      // Each frame: a stage and the dependencies still to visit, with the range that led to it.
+      const stack: { index: number; deps: [number, SourceRange][]; via: SourceRange | null }[] = [
+        { index: root.stage.index, deps: [...root.deps], via: null },
+      ];
+      state.set(root.stage.index, 'active');
+      while (stack.length > 0) {
+        const frame = stack[stack.length - 1] as (typeof stack)[number];
+        const next = frame.deps.shift();
+        if (next === undefined) {
+          state.set(frame.index, 'done');
+          stack.pop();
+          continue;
+        }
+        const [dep, range] = next;
+        if (state.get(dep) === 'active') {
+          const name = root.stage.from.stageName?.toLowerCase() ?? `stage-${root.stage.index}`;
+          throw new PlanError('TSB_PLAN_CYCLE', `circular dependency detected on stage: ${name}`, stack[1]?.via ?? range);
+        }
+        if (state.get(dep) === 'done') continue;
+        state.set(dep, 'active');
+        stack.push({ index: dep, deps: [...(this.infos[dep] as StageInfo).deps], via: range });
+      }
     }
   }
 
@@ -200,25 +377,58 @@ class BuildPlanner implements Planner {
     throw new PlanError('TSB_PLAN_UNKNOWN_STAGE', `target stage "${target}" could not be found${names.length ? ` (stages: ${names.join(', ')})` : ''}`);
   }
 
-  private planStage(index: number, refRange?: SourceRange): StagePlan {
-    const done = this.stagePlans.get(index);
-    if (done) return done;
-    const stage = this.df.stages[index] as Stage;
-    if (this.inProgress.has(index)) {
-      throw new PlanError('TSB_PLAN_CYCLE', `circular dependency detected on stage: ${stage.from.stageName ?? index}`, refRange ?? stage.from.range);
+  /**
+   * The stages the target needs: its base and dependencies, transitively,
+   * with the ONBUILD triggers each needed stage inherits (a trigger can add
+   * a dependency). Every stage when `allStages` is set.
+   */
+  private reachable(target: number): Set<number> {
+    const wanted = new Set<number>();
+    const todo = this.options.allStages ? this.infos.map((i) => i.stage.index) : [target];
+    if (this.options.allStages) todo.push(target);
+    while (todo.length > 0) {
+      const i = todo.pop() as number;
+      if (wanted.has(i)) continue;
+      wanted.add(i);
+      const info = this.infos[i] as StageInfo;
+      this.initTriggers(info);
+      if (info.baseStage !== null) todo.push(info.baseStage);
+      todo.push(...info.deps.keys());
     }
-    this.inProgress.add(index);
-    const state = this.startStage(stage);
-    for (const instr of this.withOnbuildTriggers(state, stage)) this.applyInstruction(state, instr);
-    this.inProgress.delete(index);
-    const names = state.steps.length;
+    return wanted;
+  }
+
+  private initTriggers(info: StageInfo): void {
+    const from = info.stage.from;
+    let expressions: readonly string[];
+    if (info.baseStage !== null) {
+      const base = this.infos[info.baseStage] as StageInfo;
+      expressions = base.stage.instructions.flatMap((i) => (i.kind === 'ONBUILD' ? [i.expression] : []));
+    } else {
+      expressions = this.baseImage(info.baseName)?.config.OnBuild ?? [];
+    }
+    info.triggers = expressions.map((text) => parseTrigger(text, from.range));
+    this.findDeps(info, info.triggers);
+  }
+
+  private baseImage(name: string): BaseImage | undefined {
+    return this.options.bases?.[name];
+  }
+
+  private planStage(info: StageInfo): void {
+    const state = this.startStage(info);
+    for (const instr of info.triggers) this.applyInstruction(state, instr);
+    for (const instr of info.stage.instructions) this.applyInstruction(state, instr);
+    const index = info.stage.index;
+    const total = state.steps.length;
+    const label = this.df.stages.length === 1 ? '' : `${state.name ?? `stage-${index}`} `;
     state.steps.forEach((id, i) => {
       const step = this.steps[id] as Step;
-      if (step.stage === index && !step.name.startsWith('[')) {
-        step.name = `[${state.name ?? `stage-${index}`} ${i + 1}/${names}] ${step.name}`;
-      }
+      if (step.stage === index && !step.name.startsWith('[')) step.name = `[${label}${i + 1}/${total}] ${step.name}`;
     });
-    const plan: StagePlan = {
+    this.finalScopes.set(index, state.scope);
+    this.finalWorkdirSet.set(index, state.workdirSet);
+    this.stagePlans.set(index, {
       index,
       name: state.name,
       base: this.stageBase.get(index) as StagePlan['base'],
@@ -228,99 +438,68 @@ class BuildPlanner implements Planner {
       config: state.config,
       author: state.author,
       history: state.history,
-      range: stage.from.range,
-    };
-    this.stagePlans.set(index, plan);
-    return plan;
+      range: info.stage.from.range,
+    });
   }
 
-  private readonly stageBase = new Map<number, StagePlan['base']>();
-  private readonly pendingTriggers = new Map<number, Instruction[]>();
-
-  private startStage(stage: Stage): StageState {
+  private startStage(info: StageInfo): StageState {
+    const { stage, baseName } = info;
     const from = stage.from;
-    const image = this.expand(from.image, this.meta, from.range);
-    const used = this.lexer.processWord(from.image, this.meta);
-    for (const name of [...used.matched, ...used.unmatched]) {
-      if (!this.meta.declared.has(name) && !this.platformArgs.has(name)) this.report(rules.UndefinedArgInFrom, from.range, name);
-    }
-    if (image === '') {
-      if (from.image.includes('$')) this.report(rules.InvalidDefaultArgInFrom, from.range, from.image);
-      throw new DockerfileError('TSB_DOCKERFILE_ARGS', `base name (${from.image}) should not be blank`, from.range);
-    }
-    const platformRaw = flagString(from, 'platform');
-    let platform = formatPlatform(this.options.targetPlatform ?? DEFAULT_PLATFORM);
-    if (platformRaw !== null) {
-      const range = findFlag(from, 'platform')?.range ?? from.range;
-      if (!platformRaw.includes('$')) this.report(rules.FromPlatformFlagConstDisallowed, range, platformRaw);
-      platform = this.expand(platformRaw, this.meta, range);
-      if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/i.test(platform)) {
-        throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --platform=${platform}: expected os/arch[/variant]`, range);
-      }
-    }
-    const name = from.stageName?.toLowerCase() ?? null;
-    const fromStage = this.stageNames.get(image.toLowerCase());
+    const index = stage.index;
+    const targetPlatform = formatPlatform(this.options.targetPlatform ?? DEFAULT_PLATFORM);
     let config: ImageConfig;
     let current: StepId;
     let envKnown = true;
-    if (fromStage !== undefined && fromStage < stage.index) {
-      const basePlan = this.planStage(fromStage, from.range);
+    let scope: StageScope | null = null;
+    let author: string | null = null;
+    let workdirSet = false;
+    let platform = info.platform ?? targetPlatform;
+    if (info.baseStage !== null) {
+      const basePlan = this.stagePlans.get(info.baseStage) as StagePlan;
       config = structuredClone(basePlan.config);
+      // ONBUILD triggers do not carry over from a base stage; they run here instead.
+      delete config.OnBuild;
       current = basePlan.result;
-      platform = platformRaw === null ? basePlan.platform : platform;
-      this.stageBase.set(stage.index, { type: 'stage', index: fromStage });
-    } else if (image === 'scratch') {
-      config = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], WorkingDir: '/' };
-      current = this.addStep({ kind: 'source', stage: stage.index, range: from.range, name: 'FROM scratch', source: { type: 'scratch' } });
-      this.stageBase.set(stage.index, { type: 'source', step: current });
+      platform = basePlan.platform;
+      author = basePlan.author;
+      scope = (this.finalScopes.get(info.baseStage) as StageScope).clone();
+      workdirSet = this.finalWorkdirSet.get(info.baseStage) ?? false;
+      this.stageBase.set(index, { type: 'stage', index: info.baseStage });
+    } else if (baseName === 'scratch') {
+      config = { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' };
+      current = this.addStep({ kind: 'source', stage: index, range: from.range, name: 'FROM scratch', source: { type: 'scratch' } });
+      this.stageBase.set(index, { type: 'source', step: current });
     } else {
-      const base = this.options.bases?.[image];
+      const base = this.baseImage(baseName);
       envKnown = base !== undefined;
       config = structuredClone(base?.config ?? {});
+      delete config.OnBuild;
       current = this.addStep({
         kind: 'source',
-        stage: stage.index,
+        stage: index,
         range: from.range,
-        name: `FROM ${base?.ref ?? image}`,
-        source: { type: 'image', ref: base?.ref ?? image, digest: base?.digest ?? null, platform: platformRaw === null ? null : platform },
+        name: `FROM ${base?.ref ?? baseName}`,
+        source: { type: 'image', ref: base?.ref ?? baseName, digest: base?.digest ?? null, platform: info.platform },
       });
-      this.stageBase.set(stage.index, { type: 'source', step: current });
-      const triggers = config.OnBuild ?? [];
-      if (triggers.length > 0) this.pendingTriggers.set(stage.index, this.parseTriggers(triggers, from.range));
+      this.stageBase.set(index, { type: 'source', step: current });
     }
-    if (config.OnBuild !== undefined) config.OnBuild = [];
+    // BuildKit makes sure every image has a PATH, and normalises the base's WORKDIR.
+    if (!(config.Env ?? []).some((kv) => kv.split('=')[0] === 'PATH')) config.Env = [...(config.Env ?? []), `PATH=${DEFAULT_PATH}`];
+    if (config.WorkingDir) config.WorkingDir = cleanPath(config.WorkingDir);
     return {
-      index: stage.index,
-      name,
-      scope: new StageScope(new EnvList(config.Env ?? [])),
+      index,
+      name: from.stageName?.toLowerCase() ?? null,
+      scope: scope ?? new StageScope(new EnvList(config.Env ?? [])),
       config,
-      author: null,
+      author,
       history: [],
       steps: [],
       current,
       platform,
-      cmdSet: false,
-      absoluteWorkdir: false,
+      workdirSet,
       envKnown,
-      seen: new Map(),
+      trackers: { CMD: null, ENTRYPOINT: null, HEALTHCHECK: null },
     };
-  }
-
-  private parseTriggers(triggers: string[], range: SourceRange): Instruction[] {
-    try {
-      const df = parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`, { file: 'ONBUILD trigger' });
-      return (df.stages[0]?.instructions ?? []).map((i) => ({ ...i, range }));
-    } catch (e) {
-      if (e instanceof TsbuildError) {
-        throw new DockerfileError('TSB_DOCKERFILE_SYNTAX', `invalid ONBUILD trigger in base image: ${e.message}`, range, { cause: e });
-      }
-      throw e;
-    }
-  }
-
-  private *withOnbuildTriggers(state: StageState, stage: Stage): Iterable<Instruction> {
-    yield* this.pendingTriggers.get(state.index) ?? [];
-    yield* stage.instructions;
   }
 
   private applyInstruction(state: StageState, instr: Instruction): void {
@@ -339,7 +518,7 @@ class BuildPlanner implements Planner {
       case 'LABEL':
         return planLabel(this, state, instr);
       case 'ARG':
-        return planArg(this, state, instr, this.meta.values);
+        return planArg(this, state, instr);
       case 'CMD':
       case 'ENTRYPOINT':
         return planCmd(this, state, instr);
@@ -363,6 +542,10 @@ class BuildPlanner implements Planner {
         return assertNever(instr);
     }
   }
+}
+
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
 function isProxyArg(name: string): boolean {

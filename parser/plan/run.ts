@@ -1,50 +1,51 @@
-// RUN → ExecStep.
-import { DockerfileError } from '../errors.js';
+// RUN → ExecStep, after BuildKit's dispatchRun.
+import { DockerfileError, TsbuildError } from '../errors.js';
 import { flagList, flagString, findFlag } from '../flags.js';
 import type { ExecStep, FileSource, InlineFile, RunMount } from '../graph.js';
 import type { RunInstruction } from '../instructions.js';
+import { chompHeredoc, parseHeredocWord } from '../heredoc.js';
 import type { Planner, StageState } from './context.js';
 import { proxyEnv, shellArgs } from './metadata.js';
 import { MountSpecError, parseMount } from './mounts.js';
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 export function planRun(p: Planner, state: StageState, instr: RunInstruction): void {
-  let args = shellArgs(state, instr.command);
+  let args: string[];
   const inlineFiles: InlineFile[] = [];
-  if (instr.heredocs.length > 0) {
-    if (instr.command.form !== 'shell') {
-      throw new DockerfileError('TSB_DOCKERFILE_HEREDOC', 'heredocs can only be used with the shell form of RUN', instr.range);
-    }
+  const command = instr.command;
+  if (command.form === 'shell' && instr.heredocs.length > 0) {
     const first = instr.heredocs[0]!;
-    const onlyHeredoc = /^\d*<<-?\s*["']?[^\s"']+["']?\s*$/.test(instr.command.text.trim());
-    if (onlyHeredoc && instr.heredocs.length === 1) {
-      // Like BuildKit: a lone heredoc with a shebang becomes an executable
-      // file; otherwise its body is the shell script.
+    let only: ReturnType<typeof parseHeredocWord> = null;
+    try {
+      only = parseHeredocWord(command.text);
+    } catch {
+      only = null;
+    }
+    if (only !== null) {
+      // The whole command is one heredoc. With a shebang it becomes an
+      // executable file the shell runs; otherwise its body is the script.
+      // (Expansion is never applied: the shell does it when it runs.)
+      const data = first.chomp ? chompHeredoc(first.content) : first.content;
       if (first.content.startsWith('#!')) {
-        inlineFiles.push({ path: `/dev/pipes/${first.name}`, content: first.content, mode: 0o755 });
-        args = [`/dev/pipes/${first.name}`];
+        const path = `/dev/pipes/${first.name}`;
+        inlineFiles.push({ path, content: data, mode: 0o755 });
+        args = shellArgs(state.config, { form: 'shell', text: path });
       } else {
-        args = [...args.slice(0, -1), first.content];
+        args = shellArgs(state.config, { form: 'shell', text: data });
       }
     } else {
-      // The shell handles the heredocs itself: hand it the whole text back.
-      let full = args[args.length - 1] as string;
+      // The shell reads the heredocs itself: hand it the text back, bodies as written.
+      let full = command.text;
       for (const h of instr.heredocs) full += '\n' + h.content + h.name;
-      args = [...args.slice(0, -1), full];
+      args = shellArgs(state.config, { form: 'shell', text: full });
     }
+  } else {
+    args = shellArgs(state.config, command);
   }
 
-  const network = flagString(instr, 'network') ?? p.options.network ?? 'default';
-  if (network !== 'default' && network !== 'none' && network !== 'host') {
-    throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --network=${network}: expected default, none or host`,
-      findFlag(instr, 'network')?.range ?? instr.range);
-  }
-  const security = flagString(instr, 'security') ?? 'sandbox';
-  if (security !== 'sandbox' && security !== 'insecure') {
-    throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --security=${security}: expected sandbox or insecure`,
-      findFlag(instr, 'security')?.range ?? instr.range);
-  }
+  // `--network=default` means the build's network mode, as in BuildKit.
+  const flagNetwork = flagString(instr, 'network');
+  const network = flagNetwork === null || flagNetwork === 'default' ? (p.options.network ?? 'default') : (flagNetwork as ExecStep['network']);
+  const security = (flagString(instr, 'security') ?? 'sandbox') as ExecStep['security'];
   if (security === 'insecure' && !p.options.allowInsecure) {
     throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', 'RUN --security=insecure needs the build flag --allow security.insecure',
       findFlag(instr, 'security')?.range ?? instr.range);
@@ -52,12 +53,13 @@ export function planRun(p: Planner, state: StageState, instr: RunInstruction): v
 
   const cwd = state.config.WorkingDir || '/';
   const mounts: RunMount[] = flagList(instr, 'mount').map((flag) => {
-    const spec = p.expand(flag.value ?? '', state.scope, flag.range, state.envKnown);
+    const spec = flag.value ?? '';
     try {
       return parseMount(spec, {
         cwd,
+        expand: (value) => p.expand(value, state, flag.range),
         resolveFrom: (value): FileSource => {
-          const r = p.resolveFrom(value, flag.range, state.index);
+          const r = p.resolveFrom(value, flag.range, state);
           return r.type === 'stage' ? { type: 'step', step: r.step, stage: r.index } : r;
         },
       });
@@ -65,6 +67,7 @@ export function planRun(p: Planner, state: StageState, instr: RunInstruction): v
       if (e instanceof MountSpecError) {
         throw new DockerfileError('TSB_DOCKERFILE_BAD_FLAG', `invalid --mount=${spec}: ${e.message}`, flag.range);
       }
+      if (e instanceof TsbuildError) throw e;
       throw e;
     }
   });
@@ -76,19 +79,17 @@ export function planRun(p: Planner, state: StageState, instr: RunInstruction): v
     targets.add(t);
   }
 
-  const env = [...state.scope.env.toList(), ...state.scope.argEnv()];
-  if (!env.some((kv) => kv.startsWith('PATH='))) env.push(`PATH=${DEFAULT_PATH}`);
-  const argHistory = state.scope.argEnv();
-  const cmdString = (argHistory.length > 0 ? `|${argHistory.length} ${argHistory.join(' ')} ` : '') + args.join(' ');
+  const argHistory = state.scope.historyArgs();
+  const cmdString = [...(argHistory.length > 0 ? [`|${argHistory.length}`, ...argHistory] : []), ...args].join(' ');
 
   const step: Omit<ExecStep, 'id'> = {
     kind: 'exec',
     stage: state.index,
     range: instr.range,
-    name: `RUN ${instr.command.form === 'exec' ? JSON.stringify(instr.command.args) : instr.command.text}`,
+    name: `RUN ${command.form === 'exec' ? JSON.stringify(command.args) : command.text}`,
     input: state.current,
     args,
-    env,
+    env: state.scope.env.toList(),
     proxyEnv: proxyEnv(p),
     cwd,
     user: state.config.User ?? '',

@@ -1,15 +1,13 @@
-// Variable scopes for expansion: the global (meta) ARGs usable in FROM, and
-// per-stage ENV + ARG state where ENV shadows ARG.
+// A stage's variables as BuildKit keeps them: one ordered environment (the
+// LLB state's env) that both ENV and ARG write to, last writer wins, plus the
+// list of declared ARGs that RUN records in its history line.
 import type { LexEnv } from '../shell-lexer.js';
 
-export const PROXY_ARGS: readonly string[] = [
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy',
-  'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
-];
-
-/** Key-ordered environment like an image's Env list. */
-export class EnvList {
+/** Key-ordered environment like an image's Env list: a replaced key keeps its place. */
+export class EnvList implements LexEnv {
   private readonly map = new Map<string, string>();
+  /** toList() until the next change: RUNs in a row share one array. */
+  private list: readonly string[] | null = null;
   constructor(env: readonly string[] = []) {
     for (const kv of env) {
       const eq = kv.indexOf('=');
@@ -24,35 +22,65 @@ export class EnvList {
     return this.map.has(name);
   }
   set(name: string, value: string): void {
+    if (this.map.get(name) === value && this.map.has(name)) return;
     this.map.set(name, value);
+    this.list = null;
   }
+  /** KEY=VALUE in first-set order; the same array is returned until the next change. */
   toList(): string[] {
-    return [...this.map].map(([k, v]) => `${k}=${v}`);
+    // Frozen: steps share it, and step-id may remember its encoding.
+    this.list ??= Object.freeze([...this.map].map(([k, v]) => `${k}=${v}`));
+    return this.list as string[];
   }
   clone(): EnvList {
-    return new EnvList(this.toList());
+    const copy = new EnvList();
+    for (const [k, v] of this.map) copy.set(k, v);
+    return copy;
   }
 }
 
+export interface DeclaredArg {
+  name: string;
+  /** undefined: declared without a value (no default, no --build-arg, no global). */
+  value: string | undefined;
+}
+
 export class StageScope implements LexEnv {
-  readonly env: EnvList;
-  /** Declared ARGs in declaration order; undefined = declared without a value. */
-  readonly args = new Map<string, string | undefined>();
-  constructor(env: EnvList) {
-    this.env = env;
+  /** Declared ARGs by name, in order of first declaration; a re-declaration updates the value in place. */
+  private readonly declared: Map<string, string | undefined>;
+  private history: string[] | null = null;
+  private historyFor: readonly string[] | null = null;
+
+  constructor(
+    readonly env: EnvList,
+    args: readonly DeclaredArg[] = [],
+  ) {
+    this.declared = new Map(args.map((a) => [a.name, a.value]));
   }
   get(name: string): string | undefined {
-    const e = this.env.get(name);
-    if (e !== undefined) return e;
-    return this.args.get(name);
+    return this.env.get(name);
   }
-  /** Declared args that have values, ENV winning on conflicts. */
-  argEnv(): string[] {
-    const out: string[] = [];
-    for (const [k, v] of this.args) {
-      if (v === undefined || this.env.has(k)) continue;
-      out.push(`${k}=${v}`);
+  declare(name: string, value: string | undefined): void {
+    this.declared.set(name, value);
+    this.history = null;
+  }
+  isDeclared(name: string): boolean {
+    return this.declared.has(name);
+  }
+  clone(): StageScope {
+    return new StageScope(this.env.clone(), [...this.declared].map(([name, value]) => ({ name, value })));
+  }
+  /**
+   * BuildKit runCommandString's prefix: `K=V` for every declared ARG (of the
+   * stage and of the stage it is built on), valued from the environment (an
+   * ENV may have replaced it) or empty when unset, in order of first declaration.
+   */
+  historyArgs(): readonly string[] {
+    const envList = this.env.toList();
+    if (this.history === null || this.historyFor !== envList) {
+      this.history = [...this.declared].map(([name, value]) => `${name}=${this.env.get(name) ?? value ?? ''}`);
+      this.historyFor = envList;
     }
-    return out;
+    return this.history;
   }
 }

@@ -72,12 +72,6 @@ describe('build', () => {
     expect(r.stderr).toContain('image "nosuchimage:1" was not found in the local store');
   });
 
-  test('a flag that is not implemented is rejected, not ignored', () => {
-    const r = tsbuild(['build', '--memory', '1g', HELLO]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--memory is not implemented yet');
-    expect(r.stderr).toContain('TSB_CLI_NOT_IMPLEMENTED');
-  });
 
   test('an unknown flag is a usage error naming the flag', () => {
     const r = tsbuild(['build', '--frobnicate', HELLO]);
