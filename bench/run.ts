@@ -5,6 +5,8 @@
 // function returning a BenchOutcome and list it below.
 import { benchCopy, benchRebuild } from './build.js';
 import { benchParse } from './parse.js';
+import { benchRegistry } from './registry.js';
+import { benchSandbox } from './sandbox.js';
 
 /** What a benchmark reports; `pass` is null when it has no pass/fail target. */
 export interface BenchOutcome {
@@ -16,7 +18,13 @@ export interface BenchOutcome {
   details?: Record<string, string | number>;
 }
 
-export const benchmarks: ReadonlyArray<() => Promise<BenchOutcome>> = [benchParse, benchRebuild, benchCopy];
+export const benchmarks: ReadonlyArray<() => Promise<BenchOutcome>> = [
+  benchParse,
+  benchRebuild,
+  benchCopy,
+  benchSandbox,
+  benchRegistry,
+];
 
 function formatFigure(figure: number, unit: string): string {
   const digits = Math.abs(figure) >= 100 ? 0 : Math.abs(figure) >= 10 ? 1 : 2;

@@ -148,7 +148,13 @@ class BuildRun {
       this.opts.emit({ type: 'step-error', step: step.id, message, time: Date.now() });
       if (e instanceof StepFailedError) throw e;
       const code = e instanceof StepProblem ? e.code : 'TSB_STEP_FAILED';
-      throw new StepFailedError(code, `${step.name.replace(/^\[[^\]]*\] /, '')}: ${message}`, { stepId: step.id, range: step.range }, { cause: e });
+      const exitCode = (e as { exitCode?: unknown }).exitCode;
+      throw new StepFailedError(
+        code,
+        `${step.name.replace(/^\[[^\]]*\] /, '')}: ${message}`,
+        { stepId: step.id, range: step.range, ...(typeof exitCode === 'number' ? { exitCode } : {}) },
+        { cause: e },
+      );
     }
   }
 

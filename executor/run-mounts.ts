@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { ExecStep, RunMount } from '../parser/index.js';
 import { StepProblem } from './errors.js';
+import type { SandboxMount } from './sandbox/index.js';
 
 export interface SecretSource {
   /** Host file to read, or a literal value (from an environment variable). */
@@ -15,13 +16,7 @@ export interface SecretSource {
   value?: string;
 }
 
-export interface PreparedMount {
-  type: 'bind' | 'tmpfs';
-  source?: string;
-  target: string;
-  readonly?: boolean;
-  size?: number;
-}
+export type PreparedMount = SandboxMount;
 
 export interface PreparedMounts {
   mounts: PreparedMount[];

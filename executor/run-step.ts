@@ -2,41 +2,22 @@
 // snapshots; the overlay's upper directory becomes the new layer (whiteouts
 // and opaque directories included), so the cost scales with what the
 // command changed, never with the size of the image.
-import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { etcFiles, type NativeSandboxRunner } from './sandbox/index.js';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { ExecStep } from '../parser/index.js';
 import type { ContentStore } from '../src/store/index.js';
 import { StepProblem } from './errors.js';
 import { walkDirectory, writeLayer } from './layer/index.js';
 import { LayeredFs } from './layered-fs.js';
-import { prepareMounts, type MountInputs, type PreparedMount, type SecretSource } from './run-mounts.js';
+import { prepareMounts, type MountInputs, type SecretSource } from './run-mounts.js';
 import { resolveRunUser } from './run-user.js';
 import type { Snapshot, Snapshots } from './snapshots.js';
 import type { LayerRef } from './types.js';
 
-/** What RUN needs from the native helper (see executor/sandbox). */
-export interface SandboxRunner {
-  run(
-    spec: {
-      rootfs: { lower: string[]; upper: string; work: string };
-      mounts: PreparedMount[];
-      args: string[];
-      env: string[];
-      cwd: string;
-      uid: number;
-      gid: number;
-      groups: number[];
-      hostname: string;
-      network: 'default' | 'none' | 'host';
-      limits: RunLimits;
-      capabilities: 'default' | 'all';
-      seccomp: boolean;
-    },
-    io: { onStdout(chunk: Buffer): void; onStderr(chunk: Buffer): void; signal?: AbortSignal },
-  ): Promise<{ status: number; signal: number | null; oom: boolean; memoryPeak: number | null; cpuUsec: number | null }>;
-  setOpaque(paths: string[]): Promise<void>;
-  listOpaque(dir: string): Promise<string[]>;
-}
+/** What RUN needs from the native helper (see executor/sandbox); injected so tests can substitute it. */
+export type SandboxRunner = NativeSandboxRunner;
 
 export interface RunLimits {
   memory?: number;
@@ -81,21 +62,27 @@ async function prepareLowers(inp: RunInputs): Promise<Snapshot[]> {
   return snaps;
 }
 
-/** Remove what overlayfs created in the upper dir only to serve as mount points. */
-async function removeMountStubs(upper: string, targets: string[], parent: LayeredFs): Promise<void> {
+/**
+ * Remove what exists in the upper dir only because something was mounted
+ * there: the mount point files/dirs the sandbox created, and directories
+ * copied up just to hold them (empty, not opaque). A mounted path can never
+ * have been written by the command itself, since the mount covered it.
+ */
+async function removeMountStubs(upper: string, targets: string[], parent: LayeredFs, opaque: ReadonlySet<string>): Promise<void> {
   for (const target of targets) {
     let rel = target.replace(/^\/+/, '');
+    let first = true;
     while (rel !== '') {
-      if ((await parent.lstat(rel)) !== null) break;
       const path = join(upper, rel);
       const st = await lstat(path).catch(() => null);
       if (!st) break;
-      if (st.isDirectory()) {
-        if ((await readdir(path)).length > 0) break;
+      const inParent = (await parent.lstat(rel)) !== null;
+      if (first && !inParent) {
+        await rm(path, { recursive: true, force: true });
+      } else if (st.isDirectory() && !opaque.has(rel) && (await readdir(path)).length === 0 && (!first || !inParent)) {
         await rmdir(path);
-      } else if (st.isFile() && st.size === 0) {
-        await rm(path);
       } else break;
+      first = false;
       rel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
     }
   }
@@ -145,6 +132,7 @@ export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
         hostname: 'tsbuild',
         network: step.network,
         limits: inp.limits,
+        etc: etcFiles('tsbuild', step.network, step.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : ''),
         capabilities: step.security === 'insecure' ? 'all' : 'default',
         seccomp: step.security !== 'insecure',
       },
@@ -174,11 +162,12 @@ export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
         { exitCode: result.status },
       );
     }
-    await removeMountStubs(upper, [...prepared.targets, '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'], parent);
+    let opaque = await inp.sandbox.listOpaque(upper);
+    await removeMountStubs(upper, [...prepared.targets, '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'], parent, new Set(opaque));
     if ((await readdir(upper)).length === 0) {
       return { added: null, memoryPeak: result.memoryPeak, cpuUsec: result.cpuUsec };
     }
-    const opaque = await inp.sandbox.listOpaque(upper);
+    opaque = opaque.filter((d) => existsSync(join(upper, d)));
     const written = await writeLayer(walkDirectory(upper, { upperdir: true, opaqueDirs: new Set(opaque) }), inp.store, {
       ...(inp.sourceDateEpoch !== undefined ? { sourceDateEpoch: inp.sourceDateEpoch } : {}),
       ...(inp.signal ? { signal: inp.signal } : {}),

@@ -1,8 +1,8 @@
 // USER for RUN: `name|uid[:group|gid]` resolved against the rootfs the
 // command runs on, plus supplementary groups from /etc/group, like docker.
-import { readFile } from 'node:fs/promises';
 import { StepProblem } from './errors.js';
-import { resolveInRoot, type SourceFs } from './source-fs.js';
+import type { SourceFs } from './source-fs.js';
+import { isNumericId, readEtcDb } from './etc-db.js';
 
 export interface RunUser {
   uid: number;
@@ -12,20 +12,8 @@ export interface RunUser {
   name: string | null;
 }
 
-async function readDb(fs: SourceFs, path: string): Promise<string[][]> {
-  try {
-    const info = await fs.lstat(await resolveInRoot(fs, path, true));
-    if (!info || info.type !== 'file') return [];
-    return (await readFile(info.hostPath, 'utf8'))
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(':'));
-  } catch {
-    return [];
-  }
-}
-
-const isId = (s: string): boolean => /^\d+$/.test(s) && Number(s) <= 0xffffffff;
+const isId = isNumericId;
+const readDb = readEtcDb;
 
 export async function resolveRunUser(spec: string, fs: SourceFs): Promise<RunUser> {
   const [user = '', group] = (spec || 'root').split(':', 2) as [string, string | undefined];

@@ -1,8 +1,8 @@
 // --chown and --chmod: user/group names resolved from the destination
 // stage's own /etc/passwd and /etc/group, symbolic modes applied like
 // chmod(1).
-import { readFile } from 'node:fs/promises';
-import { resolveInRoot, type SourceFs } from '../source-fs.js';
+import type { SourceFs } from '../source-fs.js';
+import { isNumericId, readEtcDb } from '../etc-db.js';
 import { StepProblem } from '../errors.js';
 
 export interface Owner {
@@ -10,22 +10,8 @@ export interface Owner {
   gid: number;
 }
 
-async function readDbFile(fs: SourceFs | null, path: string): Promise<string[][]> {
-  if (!fs) return [];
-  try {
-    const rel = await resolveInRoot(fs, path, true);
-    const info = await fs.lstat(rel);
-    if (!info || info.type !== 'file') return [];
-    return (await readFile(info.hostPath, 'utf8'))
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(':'));
-  } catch {
-    return [];
-  }
-}
-
-const isId = (s: string): boolean => /^\d+$/.test(s) && Number(s) <= 0xffffffff;
+const isId = isNumericId;
+const readDbFile = readEtcDb;
 
 /** `user[:group]` → ids. A user without a group uses the user's primary group (or the same id). */
 export async function resolveOwner(spec: string, fs: SourceFs | null): Promise<Owner> {

@@ -16,6 +16,7 @@ import {
 import { resolveRoot } from '../root.js';
 import type { ProgressMode } from '../render/progress.js';
 import { parseJobs, runBuild } from './run-build.js';
+import { parseLimits, parseSecrets, parseSsh } from './build-limits.js';
 import { bool, list, str, type ParsedCommand } from '../cli/command-line.js';
 import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
@@ -197,6 +198,9 @@ export async function buildCommand(cmd: ParsedCommand, io: Io): Promise<number> 
           outputs: list(values, 'output'),
           iidfile: str(values, 'iidfile'),
           metadataFile: str(values, 'metadata-file'),
+          limits: parseLimits({ memory: str(values, 'memory'), cpus: str(values, 'cpus'), pids: str(values, 'pids-limit') }),
+          secrets: parseSecrets(list(values, 'secret'), io.env),
+          ssh: parseSsh(list(values, 'ssh'), io.env),
         },
         df,
         planOptions,

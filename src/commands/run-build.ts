@@ -13,7 +13,8 @@ import {
   type Dockerfile,
   type PlanOptions,
 } from '../../parser/index.js';
-import { executeGraph, type ResolvedImage } from '../../executor/index.js';
+import { executeGraph, type ResolvedImage, type RunLimits, type SecretSource } from '../../executor/index.js';
+import { createSandboxRunner, findSandboxBinary } from '../../executor/sandbox/index.js';
 import { parseReference } from '../../registry/index.js';
 import { openStore, type ContentStore } from '../store/index.js';
 import { resolveLocalImage } from '../image/resolve-local-image.js';
@@ -77,6 +78,9 @@ export interface RunBuildOptions extends BuildOptions {
   outputs: string[];
   iidfile: string | undefined;
   metadataFile: string | undefined;
+  limits: RunLimits;
+  secrets: Map<string, SecretSource>;
+  ssh: Map<string, string>;
 }
 
 export async function runBuild(opts: RunBuildOptions, df: Dockerfile, planOptions: PlanOptions, io: Io): Promise<BuildResult> {
@@ -108,7 +112,14 @@ export async function runBuild(opts: RunBuildOptions, df: Dockerfile, planOption
 
   const renderer = createRenderer(opts.quiet ? 'quiet' : opts.progress, io.errStream, io.err);
   try {
-    const outcome = await executeGraph(graph, { store, images: byRef }, {
+    // The sandbox is looked for only when the build has RUN steps, so a
+    // COPY-only build works without the native helper.
+    const needsSandbox = Object.values(graph.steps).some((s) => s.kind === 'exec');
+    const sandbox = needsSandbox ? (findSandboxBinary(), createSandboxRunner()) : undefined;
+    const outcome = await executeGraph(graph, { store, images: byRef, ...(sandbox ? { sandbox } : {}) }, {
+      limits: opts.limits,
+      secrets: opts.secrets,
+      ssh: opts.ssh,
       contextDir: opts.contextDir,
       ignore: ignore ? createIgnoreMatcher(ignore.patterns) : null,
       noCache: opts.noCache,

@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { executeGraph, type BuildEvent, type BuildOutcome, type ResolvedImage } from '../../executor/index.js';
+import { executeGraph, type BuildEvent, type BuildOutcome, type ResolvedImage, type RunLimits, type SandboxRunner, type SecretSource } from '../../executor/index.js';
 import { applyLayer } from '../../executor/layer/index.js';
 import { createIgnoreMatcher, parseDockerfile, planBuild, readDockerignore, type PlanOptions } from '../../parser/index.js';
 import { openStore, type ContentStore } from '../../src/store/index.js';
@@ -37,6 +37,10 @@ export async function writeTree(dir: string, files: Record<string, InlineFile>):
 }
 
 export interface InlineOptions extends Omit<PlanOptions, 'bases'> {
+  sandbox?: SandboxRunner;
+  limits?: RunLimits;
+  secrets?: Map<string, SecretSource>;
+  signal?: AbortSignal;
   root?: string;
   contextDir?: string;
   images?: Record<string, ResolvedImage>;
@@ -55,6 +59,8 @@ export interface InlineBuild extends BuildOutcome {
 
 export async function buildInline(files: Record<string, InlineFile>, opts: InlineOptions = {}): Promise<InlineBuild> {
   const contextDir = opts.contextDir ?? (await tempDir('tsbuild-ctx-'));
+  // buildInline with both root and contextDir given never calls tempDir, so
+  // it also works from beforeAll hooks.
   if (!opts.contextDir) await writeTree(contextDir, files);
   const root = opts.root ?? (await tempDir('tsbuild-root-'));
   const store = await openStore(root);
@@ -67,7 +73,10 @@ export async function buildInline(files: Record<string, InlineFile>, opts: Inlin
   // The plan names images by their canonical ref; key them both ways, as src/ does.
   const images: Record<string, ResolvedImage> = {};
   for (const [k, v] of Object.entries(opts.images ?? {})) images[k] = images[v.ref] = v;
-  const outcome = await executeGraph(graph, { store, images }, {
+  const outcome = await executeGraph(graph, { store, images, ...(opts.sandbox ? { sandbox: opts.sandbox } : {}) }, {
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
     contextDir,
     ignore: ignore ? createIgnoreMatcher(ignore.patterns) : null,
     noCache: opts.noCache ?? false,
@@ -84,6 +93,7 @@ export async function buildInline(files: Record<string, InlineFile>, opts: Inlin
     contextDir,
     async rootfs() {
       const dir = await tempDir('tsbuild-rootfs-');
+      // (called from tests only: tempDir registers the cleanup)
       for (const layer of outcome.image.layers) {
         await applyLayer(createReadStream(store.blobPath(layer.digest)), dir, { whiteouts: 'apply', allowDevices: true });
       }
