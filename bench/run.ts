@@ -7,6 +7,7 @@ import { benchCopy, benchRebuild } from './build.js';
 import { benchParse } from './parse.js';
 import { benchRegistry } from './registry.js';
 import { benchSandbox } from './sandbox.js';
+import { benchRunSteps } from './run-steps.js';
 
 /** What a benchmark reports; `pass` is null when it has no pass/fail target. */
 export interface BenchOutcome {
@@ -23,6 +24,7 @@ export const benchmarks: ReadonlyArray<() => Promise<BenchOutcome>> = [
   benchRebuild,
   benchCopy,
   benchSandbox,
+  benchRunSteps,
   benchRegistry,
 ];
 

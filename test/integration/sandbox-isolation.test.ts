@@ -229,7 +229,8 @@ describe.skipIf(cannotRun !== null)(`sandbox isolation${cannotRun !== null ? ` (
     let exe = '';
     const { stdout } = await runIn(
       ctx,
-      ['sh', '-c', 'cat /proc/1/exe > /dev/null 2>&1 && echo exe-readable; echo x > /proc/1/exe 2>/dev/null && echo exe-writable; ls /proc/1/root/ >/dev/null 2>&1 && echo root-readable; echo done'],
+      // the trailing sleep keeps init alive until onStart has read its exe link
+      ['sh', '-c', 'cat /proc/1/exe > /dev/null 2>&1 && echo exe-readable; echo x > /proc/1/exe 2>/dev/null && echo exe-writable; ls /proc/1/root/ >/dev/null 2>&1 && echo root-readable; echo done; sleep 1'],
       {},
       {
         onStart: (s) => {
