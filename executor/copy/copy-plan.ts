@@ -168,7 +168,7 @@ export async function planCopyStep(inp: PlanInputs): Promise<CopyPlan> {
     const resolved = await resolveInRoot(fs, m.rel, true);
     const info = await fs.lstat(resolved);
     if (!info) throw new StepProblem('TSB_STEP_SOURCE_NOT_FOUND', `"/${m.rel}" not found: it is a dangling symbolic link`);
-    const keep = step.parents ? parentsPath(cleanSource(m.pattern), m.rel) : null;
+    const keep = step.parents ? parentsPath(m.pattern, m.rel) : null;
     if (info.type === 'directory') {
       await walk(fs, resolved, keep !== null ? joinRel(destResolved, keep) : destResolved, info, true);
     } else {

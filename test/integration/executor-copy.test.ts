@@ -259,3 +259,18 @@ describe('scheduling', () => {
     expect(Math.max(aStart, bStart)).toBeLessThanOrEqual(Math.min(dones.get(copyA!.step)!, dones.get(copyB!.step)!));
   });
 });
+
+describe('COPY --parents', () => {
+  test('keeps the source path below the context, or below a /./ pivot', async () => {
+    const b = await buildInline({
+      Dockerfile: 'FROM scratch\nCOPY --parents x/a.txt y/*.txt /p/\nCOPY --parents ./src/./app/main.c /q/\n',
+      'x/a.txt': 'xa',
+      'y/b.txt': 'yb',
+      'src/app/main.c': 'main',
+    });
+    const fs = await b.rootfs();
+    expect(await readFile(join(fs, 'p/x/a.txt'), 'utf8')).toBe('xa');
+    expect(await readFile(join(fs, 'p/y/b.txt'), 'utf8')).toBe('yb');
+    expect(await readFile(join(fs, 'q/app/main.c'), 'utf8')).toBe('main');
+  });
+});
