@@ -72,6 +72,6 @@ export class ContextHasher {
   async save(): Promise<void> {
     if (!this.dirty) return;
     const cache = await this.load();
-    await this.store.putRecord('statcache', this.key(), { version: 1, files: { ...cache.files, ...this.fresh } });
+    await this.store.putRecord('statcache', this.key(), { version: 1, files: { ...cache.files, ...this.fresh } }, { durable: false });
   }
 }

@@ -38,21 +38,25 @@ export async function writeFileAtomic(
   tmpDir: string,
   dest: string,
   data: Buffer | string,
-  opts: { kind?: string; mode?: number } = {},
+  opts: { kind?: string; mode?: number; durable?: boolean } = {},
 ): Promise<void> {
+  // durable=false keeps the write atomic (temp + rename: a kill -9 leaves the
+  // old or the new content) but skips the fsyncs, which only matter after a
+  // power loss; for data that may be lost but never torn, like cache records.
+  const durable = opts.durable ?? true;
   const tmp = tempPath(tmpDir, opts.kind ?? 'file');
   let renamed = false;
   try {
     const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, dest);
     renamed = true;
-    await fsyncDir(path.dirname(dest));
+    if (durable) await fsyncDir(path.dirname(dest));
   } finally {
     if (!renamed) await unlinkQuiet(tmp).catch(() => undefined);
   }

@@ -256,7 +256,7 @@ class FsContentStore implements ContentStore {
     }
   }
 
-  async putRecord(ns: string, key: string, value: unknown): Promise<void> {
+  async putRecord(ns: string, key: string, value: unknown, opts: { durable?: boolean } = {}): Promise<void> {
     const file = this.#recordFile(ns, key);
     const text = JSON.stringify(value);
     if (text === undefined) {
@@ -267,7 +267,7 @@ class FsContentStore implements ContentStore {
     // A freshly created namespace directory must itself be durable, or the
     // rename below could vanish with it after a crash.
     if (created !== undefined) await fsyncDir(this.layout.records);
-    await writeFileAtomic(this.layout.tmp, file, text + '\n', { kind: 'record' });
+    await writeFileAtomic(this.layout.tmp, file, text + '\n', { kind: 'record', durable: opts.durable ?? true });
   }
 
   async deleteRecord(ns: string, key: string): Promise<boolean> {

@@ -59,7 +59,9 @@ export interface ContentStore {
   /** Small JSON records keyed by a namespace and a key (cache records, stat
    * cache, container state). Each put is atomic. */
   getRecord<T>(ns: string, key: string): Promise<T | null>;
-  putRecord(ns: string, key: string, value: unknown): Promise<void>;
+  /** `durable: false` skips the fsyncs (still atomic under kill -9): for
+   * records whose loss after a power failure only costs work, e.g. cache. */
+  putRecord(ns: string, key: string, value: unknown, opts?: { durable?: boolean }): Promise<void>;
   deleteRecord(ns: string, key: string): Promise<boolean>;
   listRecords(ns: string): Promise<string[]>;
 }
