@@ -8,6 +8,7 @@ import { benchParse } from './parse.js';
 import { benchRegistry } from './registry.js';
 import { benchSandbox } from './sandbox.js';
 import { benchRunSteps } from './run-steps.js';
+import { benchRunContainer } from './run-container.js';
 
 /** What a benchmark reports; `pass` is null when it has no pass/fail target. */
 export interface BenchOutcome {
@@ -25,6 +26,7 @@ export const benchmarks: ReadonlyArray<() => Promise<BenchOutcome>> = [
   benchCopy,
   benchSandbox,
   benchRunSteps,
+  benchRunContainer,
   benchRegistry,
 ];
 

@@ -5,14 +5,17 @@
 // In:  the step's semantic definition, the cache keys of its inputs (not
 //      their step ids: a rebuilt parent with identical content keeps the
 //      key), and content digests (COPY/ADD sources after .dockerignore and
-//      --exclude filtering, ADD URL bodies, base image manifest digests).
+//      --exclude filtering, ADD URL bodies, base image manifest digests;
+//      files copied from a stage or image are named by the layer diffID that
+//      provides them and their path, never by inode, so keys are portable
+//      between roots and hosts — what --cache-from relies on).
 // Out: presentation (name, Dockerfile range, stage number) and proxy
 //      variables (proxyEnv), which must never invalidate the cache; mtimes
 //      of context files (only content, type, mode and link targets count).
 import { createHash } from 'node:crypto';
 import { canonicalJson, type Step } from '../parser/index.js';
 
-export const CACHE_KEY_VERSION = 'tsbuild/cache/v1';
+export const CACHE_KEY_VERSION = 'tsbuild/cache/v2';
 
 export type CacheKey = string & { readonly __brand: 'CacheKey' };
 

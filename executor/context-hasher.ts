@@ -9,7 +9,8 @@ import type { FileInfo } from './source-fs.js';
 
 const SMALL_FILE = 1 << 20;
 
-type StatEntry = [ino: number, size: number, mtimeMs: number, ctimeMs: number, digest: string];
+/** xattrs: null = none, absent = not read yet (an xattr change bumps ctime, so a fresh entry's xattrs are current). */
+type StatEntry = [ino: number, size: number, mtimeMs: number, ctimeMs: number, digest: string, xattrs?: Record<string, string> | null];
 
 interface StatCacheRecord {
   version: 1;
@@ -66,6 +67,19 @@ export class ContextHasher {
     this.fresh[rel] = [info.ino, info.size, info.mtime.getTime(), info.ctimeMs, digest];
     this.dirty = true;
     return digest;
+  }
+
+  /** Cached xattrs of a file digested in this build: undefined when not known yet. */
+  xattrs(rel: string): Record<string, string> | null | undefined {
+    const e = this.fresh[rel];
+    return e && e.length > 5 ? (e[5] ?? null) : undefined;
+  }
+
+  setXattrs(rel: string, xattrs: Record<string, string> | null): void {
+    const e = this.fresh[rel];
+    if (!e) return;
+    this.fresh[rel] = [e[0], e[1], e[2], e[3], e[4], xattrs];
+    this.dirty = true;
   }
 
   /** Persist what this build learned, merged over the previous record. */

@@ -21,6 +21,7 @@ import { LayeredFs } from './layered-fs.js';
 import { Snapshots } from './snapshots.js';
 import type { BuildEvent, BuiltImage, ImagePlatform, LayerRef, OciHistory, ResolvedImage } from './types.js';
 import { runExecStep, type RunLimits, type SandboxRunner } from './run-step.js';
+import { openBuildNetwork, type BuildNetwork } from './build-network.js';
 import type { SecretSource } from './run-mounts.js';
 import type { ExecStep, FileSource } from '../parser/index.js';
 
@@ -30,6 +31,19 @@ export interface ExecutorDeps {
   images: Readonly<Record<string, ResolvedImage>>;
   /** Runs RUN steps; without it a RUN fails with TSB_STEP_UNSUPPORTED. */
   sandbox?: SandboxRunner;
+  /**
+   * Make a layer's blob present in the store when a step needs its
+   * filesystem and the store lacks it (a base pulled without its layers, an
+   * imported cache record). src/ knows where each layer came from.
+   */
+  fetchBlob?(layer: LayerRef): Promise<void>;
+  /** Read-only cache records (imported with --cache-from), consulted after the store's own. */
+  cacheSource?: CacheRecordSource;
+}
+
+/** Cache records from elsewhere; their blobs may be absent until fetchBlob brings them. */
+export interface CacheRecordSource {
+  get(key: CacheKey): Promise<{ layers: LayerRef[]; added: LayerRef | null } | null>;
 }
 
 export interface ExecuteOptions {
@@ -92,14 +106,20 @@ class BuildRun {
     private readonly opts: ExecuteOptions,
   ) {
     this.limit = pLimit(Math.max(1, opts.jobs));
-    this.snapshots = new Snapshots(deps.store);
+    this.snapshots = new Snapshots(deps.store, deps.fetchBlob);
     this.contextFs = opts.contextDir ? new ContextFs(opts.contextDir, opts.ignore) : null;
     this.hasher = opts.contextDir ? new ContextHasher(deps.store, opts.contextDir) : null;
     this.fixedTime = new Date((opts.sourceDateEpoch ?? 0) * 1000);
   }
 
+  private network: Promise<BuildNetwork> | null = null;
+
   async execute(): Promise<BuildOutcome> {
-    await this.runStep(this.graph.output);
+    try {
+      await this.runStep(this.graph.output);
+    } finally {
+      if (this.network) await (await this.network.catch(() => null))?.close();
+    }
     await this.hasher?.save();
     return {
       image: this.assembleImage(this.graph.target),
@@ -136,12 +156,12 @@ class BuildRun {
     const start = Date.now();
     this.opts.emit({ type: 'step-start', step: step.id, name: step.name, time: start });
     try {
-      const { result, cached } = await this.compute(step, inputs);
+      const { result, cached, usage } = await this.compute(step, inputs);
       if (cached) {
         this.cached++;
         this.opts.emit({ type: 'step-cached', step: step.id, name: step.name, time: Date.now() });
       }
-      this.opts.emit({ type: 'step-done', step: step.id, time: Date.now(), durationMs: Date.now() - start });
+      this.opts.emit({ type: 'step-done', step: step.id, time: Date.now(), durationMs: Date.now() - start, ...(usage ?? {}) });
       return result;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -165,14 +185,21 @@ class BuildRun {
   private async lookup(step: Step, key: CacheKey): Promise<StepResult | null> {
     if (!this.useCache(step)) return null;
     const rec = await this.deps.store.getRecord<CacheRecord>('cache', key).catch(() => null);
-    if (!rec || rec.version !== 1) return null;
-    if (rec.added && !(await this.deps.store.hasBlob(rec.added.digest))) return null;
-    return { key, layers: rec.layers, added: rec.added };
+    if (rec && rec.version === 1 && (!rec.added || (await this.deps.store.hasBlob(rec.added.digest)))) {
+      return { key, layers: rec.layers, added: rec.added };
+    }
+    const imported = (await this.deps.cacheSource?.get(key)) ?? null;
+    if (!imported) return null;
+    // Kept locally too; its blobs arrive when something needs them.
+    const result: StepResult = { key, layers: imported.layers, added: imported.added };
+    await this.remember(result);
+    return result;
   }
 
   private async remember(result: StepResult): Promise<void> {
     const rec: CacheRecord = { version: 1, layers: result.layers, added: result.added, blobs: result.layers.map((l) => l.digest) };
-    await this.deps.store.putRecord('cache', result.key, rec);
+    // A lost cache record only costs a rebuild: atomic, but no fsync.
+    await this.deps.store.putRecord('cache', result.key, rec, { durable: false });
   }
 
   private image(ref: string): ResolvedImage {
@@ -186,7 +213,10 @@ class BuildRun {
     return new LayeredFs(snaps);
   }
 
-  private async compute(step: Step, inputs: StepResult[]): Promise<{ result: StepResult; cached: boolean }> {
+  private async compute(
+    step: Step,
+    inputs: StepResult[],
+  ): Promise<{ result: StepResult; cached: boolean; usage?: { memoryPeak: number | null; cpuUsec: number | null } }> {
     switch (step.kind) {
       case 'source': {
         if (step.source.type === 'scratch') return { result: { key: cacheKey(step, [], []), layers: [], added: null }, cached: false };
@@ -240,6 +270,7 @@ class BuildRun {
           return got;
         },
       });
+      for (const w of plan.warnings) this.opts.emit({ type: 'step-log', step: step.id, stream: 'stderr', data: `WARN: ${w}\n`, time: Date.now() });
       const inputKeys = [parentResult?.key, fromResult?.key].filter((k): k is CacheKey => k !== undefined);
       const contentDigests = [
         ...(step.from.type === 'image' ? [this.image(step.from.ref).manifestDigest] : []),
@@ -286,7 +317,10 @@ class BuildRun {
     }
   }
 
-  private async exec(step: ExecStep, inputs: StepResult[]): Promise<{ result: StepResult; cached: boolean }> {
+  private async exec(
+    step: ExecStep,
+    inputs: StepResult[],
+  ): Promise<{ result: StepResult; cached: boolean; usage?: { memoryPeak: number | null; cpuUsec: number | null } }> {
     const sandbox = this.deps.sandbox;
     if (!sandbox) throw new StepProblem('TSB_STEP_UNSUPPORTED', 'RUN needs the sandbox helper (native/tsbuild-sandbox), which is not available');
     const parent = inputs[0] as StepResult;
@@ -309,11 +343,12 @@ class BuildRun {
       sourceDateEpoch: this.opts.sourceDateEpoch,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       materialise: (from, source) => this.materialise(from, source),
+      buildNetwork: () => (this.network ??= openBuildNetwork()).then((n) => n.path),
       log: (stream, data) => this.opts.emit({ type: 'step-log', step: step.id, stream, data, time: Date.now() }),
     });
     const result: StepResult = { key, layers: out.added ? [...parent.layers, out.added] : parent.layers, added: out.added };
     await this.remember(result);
-    return { result, cached: false };
+    return { result, cached: false, usage: { memoryPeak: out.memoryPeak, cpuUsec: out.cpuUsec } };
   }
 
   /** A private host copy of `source` from a stage, image or the context (for bind mounts). */

@@ -36,11 +36,26 @@ export class LayeredFs implements SourceFs {
   }
 
   async lstat(rel: string): Promise<FileInfo | null> {
+    return (await this.locate(rel))?.info ?? null;
+  }
+
+  /**
+   * What names a file's bytes independently of this machine: the layer that
+   * provides it (snapshots are immutable, unpacked from that diffID) and the
+   * path in it. Cache keys use it, so they match across roots and hosts
+   * where an inode number would not.
+   */
+  async contentId(rel: string): Promise<string | null> {
+    const found = await this.locate(rel);
+    return found === null ? null : `${found.diffID}:/${rel}`;
+  }
+
+  private async locate(rel: string): Promise<{ info: FileInfo; diffID: string } | null> {
     if (rel === '') {
       const top = this.layers[this.layers.length - 1];
       if (!top) return null;
       const st = await this.raw(top.dir);
-      return st && toInfo(st, top.dir);
+      return st && { info: toInfo(st, top.dir), diffID: top.meta.diffID };
     }
     const parts = rel.split('/');
     for (let i = this.layers.length - 1; i >= 0; i--) {
@@ -51,7 +66,7 @@ export class LayeredFs implements SourceFs {
         const st = await this.raw(join(layer.dir, sub));
         if (st === null) break;
         if (isWhiteout(st)) return null;
-        if (k === parts.length) return toInfo(st, join(layer.dir, sub));
+        if (k === parts.length) return { info: toInfo(st, join(layer.dir, sub)), diffID: layer.meta.diffID };
         if (!st.isDirectory()) return null;
         if ((this.opaque[i] as Set<string>).has(sub)) stopBelow = true;
       }

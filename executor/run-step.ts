@@ -38,6 +38,8 @@ export interface RunInputs {
   sourceDateEpoch: number | undefined;
   signal?: AbortSignal;
   materialise: MountInputs['materialise'];
+  /** The build's shared network namespace for --network=default (see build-network.ts). */
+  buildNetwork?: () => Promise<string>;
   log(stream: 'stdout' | 'stderr', data: string): void;
 }
 
@@ -88,6 +90,25 @@ async function removeMountStubs(upper: string, targets: string[], parent: Layere
   }
 }
 
+/** True when every entry of `upper` is a stub path or an ancestor of one. */
+async function onlyStubs(upper: string, stubs: string[]): Promise<boolean> {
+  const allowed = new Set<string>();
+  for (const t of stubs) {
+    const parts = t.replace(/^\/+/, '').split('/');
+    for (let i = 1; i <= parts.length; i++) allowed.add(parts.slice(0, i).join('/'));
+  }
+  const walk = async (rel: string): Promise<boolean> => {
+    for (const name of await readdir(join(upper, rel))) {
+      const child = rel === '' ? name : `${rel}/${name}`;
+      if (!allowed.has(child)) return false;
+      const st = await lstat(join(upper, child));
+      if (st.isDirectory() && !(await walk(child))) return false;
+    }
+    return true;
+  };
+  return walk('');
+}
+
 export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
   const { step } = inp;
   const lowers = await prepareLowers(inp);
@@ -130,7 +151,7 @@ export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
         gid: user.gid,
         groups: user.groups,
         hostname: 'tsbuild',
-        network: step.network,
+        network: step.network === 'default' && inp.buildNetwork ? { netns: await inp.buildNetwork() } : step.network,
         limits: inp.limits,
         etc: etcFiles('tsbuild', step.network, step.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : ''),
         capabilities: step.security === 'insecure' ? 'all' : 'default',
@@ -162,8 +183,12 @@ export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
         { exitCode: result.status },
       );
     }
-    let opaque = await inp.sandbox.listOpaque(upper);
-    await removeMountStubs(upper, [...prepared.targets, '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'], parent, new Set(opaque));
+    const stubs = [...prepared.targets, '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+    // When the upper dir holds nothing but mount stubs (and the directories
+    // copied up to hold them), no directory in it can be opaque: skip the
+    // helper round trip. Common for RUNs that change nothing.
+    let opaque = (await onlyStubs(upper, stubs)) ? [] : await inp.sandbox.listOpaque(upper);
+    await removeMountStubs(upper, stubs, parent, new Set(opaque));
     if ((await readdir(upper)).length === 0) {
       return { added: null, memoryPeak: result.memoryPeak, cpuUsec: result.cpuUsec };
     }

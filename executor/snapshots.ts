@@ -26,7 +26,11 @@ export class Snapshots {
   readonly base: string;
   private readonly pending = new Map<string, Promise<Snapshot>>();
 
-  constructor(private readonly store: ContentStore) {
+  /** `fetchBlob` brings a layer blob the store lacks (a lazily pulled base, an imported cache layer). */
+  constructor(
+    private readonly store: ContentStore,
+    private readonly fetchBlob?: (layer: LayerRef) => Promise<void>,
+  ) {
     this.base = join(store.root, 'snapshots');
   }
 
@@ -94,6 +98,7 @@ export class Snapshots {
   private async unpack(layer: LayerRef): Promise<Snapshot> {
     const have = await this.get(layer.diffID);
     if (have) return have;
+    if (this.fetchBlob && !(await this.store.hasBlob(layer.digest))) await this.fetchBlob(layer);
     const staging = await this.stagingDir();
     try {
       const result = await applyLayer(this.store.openBlob(layer.digest), staging, { whiteouts: 'overlay', allowDevices: true });

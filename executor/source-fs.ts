@@ -26,6 +26,8 @@ export interface SourceFs {
   /** Sorted child names. */
   readdir(rel: string): Promise<string[]>;
   readlink(rel: string): Promise<string>;
+  /** A portable name for a file's content (see LayeredFs); absent where content is hashed instead. */
+  contentId?(rel: string): Promise<string | null>;
 }
 
 export function fileType(st: Stats): FileType {

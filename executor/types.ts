@@ -54,6 +54,14 @@ export type BuildEvent =
   | { type: 'step-start'; step: StepId; name: string; time: number }
   | { type: 'step-cached'; step: StepId; name: string; time: number }
   | { type: 'step-log'; step: StepId; stream: 'stdout' | 'stderr'; data: string; time: number }
-  | { type: 'step-done'; step: StepId; time: number; durationMs: number }
+  | {
+      type: 'step-done';
+      step: StepId;
+      time: number;
+      durationMs: number;
+      /** RUN only: read from the step's cgroup. */
+      memoryPeak?: number | null;
+      cpuUsec?: number | null;
+    }
   | { type: 'step-error'; step: StepId; message: string; time: number }
   | { type: 'pull-progress'; digest: string; current: number; total: number; time: number };

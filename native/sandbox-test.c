@@ -240,7 +240,39 @@ static void test_spec(void)
   config_free(&cfg);
   json_free(&root);
 
+  const char *netns = "{\"rootfs\":{\"lower\":[\"/l\"],\"upper\":\"/u\",\"work\":\"/w\",\"readonly\":true},"
+                      "\"args\":[\"x\"],\"network\":{\"netns\":\"/run/netns/tsb-1\",\"interface\":{\"name\":\"eth0\","
+                      "\"address\":\"10.88.0.5/16\",\"gateway\":\"10.88.0.1\"}},\"tty\":{\"rows\":24,\"cols\":80}}";
+  ok(parse_spec_text(netns, &root, &cfg), "spec: network netns, read-only overlay and tty parse");
+  ok(cfg.network == NETWORK_NETNS && strcmp(cfg.netns, "/run/netns/tsb-1") == 0, "spec: network {netns} joins a namespace file");
+  ok(cfg.tty && cfg.tty_rows == 24 && cfg.tty_cols == 80, "spec: tty size");
+  ok(cfg.if_name != NULL && strcmp(cfg.if_name, "eth0") == 0 && cfg.if_prefix == 16 && ntohl(cfg.if_addr.s_addr) == 0x0a580005 &&
+         cfg.if_has_gateway && ntohl(cfg.if_gateway.s_addr) == 0x0a580001,
+     "spec: network interface address, prefix and gateway");
+  n = setup_ops_build(&cfg, &ops);
+  ok(ops[n - 1].kind == OP_ROOT_READONLY, "setup ops: a read-only overlay root is made read-only last");
+  free(ops);
+  config_free(&cfg);
+  json_free(&root);
+
+  const char *exec_spec = "{\"args\":[\"sh\"],\"env\":[\"A=1\"],\"cwd\":\"/w\",\"uid\":5,\"stdin\":\"inherit\",\"tty\":{}}";
+  char errbuf[160];
+  ok(json_parse(exec_spec, strlen(exec_spec), &root, errbuf, sizeof errbuf), "exec spec: JSON");
+  exec_spec_parse(&root, &cfg);
+  ok(cfg.uid == 5 && strcmp(cfg.cwd, "/w") == 0 && cfg.tty && cfg.tty_rows == 0 && cfg.stdin_mode == STDIN_INHERIT &&
+         cfg.seccomp && cfg.caps == CAPS_DEFAULT,
+     "exec spec: process fields and defaults");
+  config_free(&cfg);
+  json_free(&root);
+
   static const char *const bad[][2] = {
+      {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[\"x\"],\"network\":{\"netns\":\"rel\"}}", "\\\"rel\\\" is not an absolute path"},
+      {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[\"x\"],\"network\":{\"pid\":1}}", "spec.network: unknown field"},
+      {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[\"x\"],\"network\":{\"netns\":\"/n\",\"interface\":{\"name\":\"eth0\",\"address\":\"10.0.0.300/8\"}}}",
+       "is not an IPv4 address"},
+      {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[\"x\"],\"network\":{\"netns\":\"/n\",\"interface\":{\"name\":\"eth0\",\"address\":\"10.0.0.3\"}}}",
+       "is not ADDRESS/PREFIX"},
+      {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[\"x\"],\"tty\":{\"rows\":70000}}", "spec.tty.rows"},
       {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[\"x\"],\"bogus\":1}", "spec: unknown field \\\"bogus\\\""},
       {"{\"rootfs\":{\"dir\":\"r\"},\"args\":[\"x\"]}", "spec.rootfs.dir: \\\"r\\\" is not an absolute path"},
       {"{\"rootfs\":{\"dir\":\"/r\"},\"args\":[]}", "spec.args: a command is needed"},

@@ -32,7 +32,10 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <math.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -50,14 +53,17 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +75,12 @@
 #endif
 #ifndef CGROUP_SUPER_MAGIC
 #define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
 /* -DSANDBOX_TRACE: timestamps of the milestones on stderr (profiling only). */
@@ -134,6 +146,7 @@ enum msg_kind {
   MSG_FAIL,       /* init/payload → helper: setup failed (stage, errno, text) */
   MSG_EXECED,     /* init → helper: the payload's execve succeeded */
   MSG_STATUS,     /* init → helper: the payload's wait status */
+  MSG_TTY,        /* init → helper: the pty master, as SCM_RIGHTS */
 };
 
 struct msg {
@@ -838,7 +851,7 @@ static bool path_has_dotdot(const char *path)
 
 enum rootfs_kind { ROOTFS_OVERLAY, ROOTFS_DIR };
 enum mount_kind { MOUNT_BIND, MOUNT_TMPFS };
-enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_DEFAULT };
+enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_DEFAULT, NETWORK_NETNS };
 enum caps_mode { CAPS_DEFAULT, CAPS_ALL };
 enum stdin_mode { STDIN_NULL, STDIN_INHERIT };
 
@@ -858,7 +871,7 @@ struct sandbox_config {
   size_t n_lower;
   const char *upper, *work;
   const char *dir;     /* dir rootfs */
-  bool dir_readonly;
+  bool root_readonly;  /* rootfs.readonly (either kind): the root mount, last */
 
   struct mount_spec *mounts;
   size_t n_mounts;
@@ -872,6 +885,11 @@ struct sandbox_config {
   size_t n_groups;
   const char *hostname; /* NULL: keep the inherited one */
   enum network_mode network;
+  const char *netns;    /* NETWORK_NETNS: the namespace file to join */
+  const char *if_name;  /* NETWORK_NETNS: an interface to configure there, or NULL */
+  struct in_addr if_addr, if_gateway;
+  unsigned if_prefix;
+  bool if_has_gateway;
 
   bool has_memory, has_cpus, has_pids;
   uint64_t memory;
@@ -883,6 +901,8 @@ struct sandbox_config {
   enum caps_mode caps;
   bool seccomp;
   enum stdin_mode stdin_mode;
+  bool tty;            /* a pty in the sandbox is the command's stdio */
+  unsigned tty_rows, tty_cols;
 };
 
 static const struct json *json_member(const struct json *obj, const char *key)
@@ -1009,14 +1029,114 @@ static char *spec_sandbox_path(const char *path, const char *what)
   return path_normalize(path);
 }
 
+/* network.interface {"name", "address": "A.B.C.D/N", "gateway"}: IPv4
+ * settings the helper applies inside the joined namespace before the
+ * sandbox starts, so the command never sees the interface unconfigured. */
+static void spec_interface(const struct json *iface, struct sandbox_config *cfg)
+{
+  static const char *const keys[] = {"name", "address", "gateway", NULL};
+  const char *where = "spec.network.interface";
+  spec_check_keys(iface, where, keys);
+  cfg->if_name = spec_string(iface, "name", where, true);
+  if (strlen(cfg->if_name) == 0 || strlen(cfg->if_name) >= IFNAMSIZ || strchr(cfg->if_name, '/') != NULL)
+    die_fail(EINVAL, "%s.name: \"%s\" is not an interface name", where, cfg->if_name);
+  const char *addr = spec_string(iface, "address", where, true);
+  char buf[INET_ADDRSTRLEN + 4];
+  const char *slash = strchr(addr, '/');
+  char *end = NULL;
+  unsigned long prefix = slash ? strtoul(slash + 1, &end, 10) : 99;
+  if (slash == NULL || (size_t)(slash - addr) >= INET_ADDRSTRLEN || slash[1] == '\0' || *end != '\0' || prefix > 32)
+    die_fail(EINVAL, "%s.address: \"%s\" is not ADDRESS/PREFIX", where, addr);
+  memcpy(buf, addr, (size_t)(slash - addr));
+  buf[slash - addr] = '\0';
+  if (inet_pton(AF_INET, buf, &cfg->if_addr) != 1)
+    die_fail(EINVAL, "%s.address: \"%s\" is not an IPv4 address", where, buf);
+  cfg->if_prefix = (unsigned)prefix;
+  const char *gw = spec_string(iface, "gateway", where, false);
+  if (gw != NULL) {
+    if (inet_pton(AF_INET, gw, &cfg->if_gateway) != 1)
+      die_fail(EINVAL, "%s.gateway: \"%s\" is not an IPv4 address", where, gw);
+    cfg->if_has_gateway = true;
+  }
+}
+
+/* The process fields `run` and `exec` share: what runs, as whom, with
+ * which privileges and stdio. */
+static void spec_parse_process(const struct json *root, struct sandbox_config *cfg)
+{
+  static const char *const caps_values[] = {"default", "all", NULL};
+  static const char *const stdin_values[] = {"null", "inherit", NULL};
+
+  size_t n;
+  cfg->args = spec_string_array(root, "args", "spec", true, &n);
+  if (n == 0 || cfg->args[0][0] == '\0')
+    die_fail(EINVAL, "spec.args: a command is needed");
+  cfg->env = spec_string_array(root, "env", "spec", false, &n);
+  const char *cwd = spec_string(root, "cwd", "spec", false);
+  cfg->cwd = spec_sandbox_path(cwd ? cwd : "/", "spec.cwd");
+
+  uint64_t v;
+  if (spec_uint(root, "uid", "spec", 0, UINT32_MAX - 1, &v))
+    cfg->uid = (uid_t)v;
+  if (spec_uint(root, "gid", "spec", 0, UINT32_MAX - 1, &v))
+    cfg->gid = (gid_t)v;
+  const struct json *groups = json_member(root, "groups");
+  if (groups != NULL) {
+    if (groups->type != JSON_ARRAY)
+      die_fail(EINVAL, "spec.groups: expected an array of numbers");
+    cfg->groups = xcalloc(groups->n, sizeof *cfg->groups);
+    cfg->n_groups = groups->n;
+    for (size_t i = 0; i < groups->n; i++) {
+      const struct json *g = &groups->items[i];
+      if (g->type != JSON_NUMBER || g->number != floor(g->number) || g->number < 0 ||
+          g->number > (double)(UINT32_MAX - 1))
+        die_fail(EINVAL, "spec.groups[%zu]: expected a numeric gid", i);
+      cfg->groups[i] = (gid_t)g->number;
+    }
+  }
+  int e = CAPS_DEFAULT;
+  spec_enum(root, "capabilities", "spec", caps_values, &e);
+  cfg->caps = (enum caps_mode)e;
+  cfg->seccomp = spec_bool(root, "seccomp", "spec", true);
+  e = STDIN_NULL;
+  spec_enum(root, "stdin", "spec", stdin_values, &e);
+  cfg->stdin_mode = (enum stdin_mode)e;
+
+  /* {"rows": R, "cols": C}: a pty allocated in the sandbox's devpts is the
+   * command's controlling terminal and stdio; the helper relays it. */
+  const struct json *tty = spec_object(root, "tty", "spec", false);
+  if (tty != NULL) {
+    static const char *const keys[] = {"rows", "cols", NULL};
+    spec_check_keys(tty, "spec.tty", keys);
+    uint64_t size;
+    cfg->tty = true;
+    if (spec_uint(tty, "rows", "spec.tty", 0, 65535, &size))
+      cfg->tty_rows = (unsigned)size;
+    if (spec_uint(tty, "cols", "spec.tty", 0, 65535, &size))
+      cfg->tty_cols = (unsigned)size;
+  }
+}
+
+/* `exec`: a process joining a running sandbox (its namespaces and cgroup
+ * come from the target pid, not from the spec). */
+static void exec_spec_parse(const struct json *root, struct sandbox_config *cfg)
+{
+  static const char *const keys[] = {"args", "env", "cwd", "uid", "gid", "groups", "capabilities", "seccomp",
+                                     "stdin", "tty", NULL};
+  set_stage("spec");
+  memset(cfg, 0, sizeof *cfg);
+  if (root->type != JSON_OBJECT)
+    die_fail(EINVAL, "spec: expected a JSON object");
+  spec_check_keys(root, "spec", keys);
+  spec_parse_process(root, cfg);
+}
+
 static void spec_parse(const struct json *root, struct sandbox_config *cfg)
 {
   static const char *const top_keys[] = {"rootfs", "mounts", "args", "env", "cwd", "uid", "gid", "groups",
                                          "hostname", "network", "limits", "cgroup_parent", "etc",
-                                         "capabilities", "seccomp", "stdin", NULL};
+                                         "capabilities", "seccomp", "stdin", "tty", NULL};
   static const char *const network_values[] = {"none", "host", "default", NULL};
-  static const char *const caps_values[] = {"default", "all", NULL};
-  static const char *const stdin_values[] = {"null", "inherit", NULL};
 
   set_stage("spec");
   memset(cfg, 0, sizeof *cfg);
@@ -1030,11 +1150,12 @@ static void spec_parse(const struct json *root, struct sandbox_config *cfg)
     spec_check_keys(rootfs, "spec.rootfs", keys);
     cfg->rootfs = ROOTFS_DIR;
     cfg->dir = spec_host_path(spec_string(rootfs, "dir", "spec.rootfs", true), "spec.rootfs.dir");
-    cfg->dir_readonly = spec_bool(rootfs, "readonly", "spec.rootfs", false);
+    cfg->root_readonly = spec_bool(rootfs, "readonly", "spec.rootfs", false);
   } else {
-    static const char *const keys[] = {"lower", "upper", "work", NULL};
+    static const char *const keys[] = {"lower", "upper", "work", "readonly", NULL};
     spec_check_keys(rootfs, "spec.rootfs", keys);
     cfg->rootfs = ROOTFS_OVERLAY;
+    cfg->root_readonly = spec_bool(rootfs, "readonly", "spec.rootfs", false);
     cfg->lower = spec_string_array(rootfs, "lower", "rootfs", true, &cfg->n_lower);
     if (cfg->n_lower == 0)
       die_fail(EINVAL, "spec.rootfs.lower: at least one lower directory is needed");
@@ -1087,40 +1208,25 @@ static void spec_parse(const struct json *root, struct sandbox_config *cfg)
     }
   }
 
-  size_t n;
-  cfg->args = spec_string_array(root, "args", "spec", true, &n);
-  if (n == 0 || cfg->args[0][0] == '\0')
-    die_fail(EINVAL, "spec.args: a command is needed");
-  cfg->env = spec_string_array(root, "env", "spec", false, &n);
-  const char *cwd = spec_string(root, "cwd", "spec", false);
-  cfg->cwd = spec_sandbox_path(cwd ? cwd : "/", "spec.cwd");
-
-  uint64_t v;
-  if (spec_uint(root, "uid", "spec", 0, UINT32_MAX - 1, &v))
-    cfg->uid = (uid_t)v;
-  if (spec_uint(root, "gid", "spec", 0, UINT32_MAX - 1, &v))
-    cfg->gid = (gid_t)v;
-  const struct json *groups = json_member(root, "groups");
-  if (groups != NULL) {
-    if (groups->type != JSON_ARRAY)
-      die_fail(EINVAL, "spec.groups: expected an array of numbers");
-    cfg->groups = xcalloc(groups->n, sizeof *cfg->groups);
-    cfg->n_groups = groups->n;
-    for (size_t i = 0; i < groups->n; i++) {
-      const struct json *g = &groups->items[i];
-      if (g->type != JSON_NUMBER || g->number != floor(g->number) || g->number < 0 ||
-          g->number > (double)(UINT32_MAX - 1))
-        die_fail(EINVAL, "spec.groups[%zu]: expected a numeric gid", i);
-      cfg->groups[i] = (gid_t)g->number;
-    }
-  }
+  spec_parse_process(root, cfg);
   cfg->hostname = spec_string(root, "hostname", "spec", false);
   if (cfg->hostname != NULL && (strlen(cfg->hostname) == 0 || strlen(cfg->hostname) > 64))
     die_fail(EINVAL, "spec.hostname: must be 1 to 64 bytes");
 
   int e = NETWORK_NONE;
-  spec_enum(root, "network", "spec", network_values, &e);
-  cfg->network = (enum network_mode)e;
+  const struct json *network = json_member(root, "network");
+  if (network != NULL && network->type == JSON_OBJECT) {
+    static const char *const keys[] = {"netns", "interface", NULL};
+    spec_check_keys(network, "spec.network", keys);
+    cfg->network = NETWORK_NETNS;
+    cfg->netns = spec_host_path(spec_string(network, "netns", "spec.network", true), "spec.network.netns");
+    const struct json *iface = spec_object(network, "interface", "spec.network", false);
+    if (iface != NULL)
+      spec_interface(iface, cfg);
+  } else {
+    spec_enum(root, "network", "spec", network_values, &e);
+    cfg->network = (enum network_mode)e;
+  }
 
   const struct json *limits = spec_object(root, "limits", "spec", false);
   if (limits != NULL) {
@@ -1151,13 +1257,6 @@ static void spec_parse(const struct json *root, struct sandbox_config *cfg)
     cfg->etc_hostname = spec_string(etc, "hostname", "spec.etc", false);
     cfg->etc_resolv_conf = spec_string(etc, "resolv_conf", "spec.etc", false);
   }
-  e = CAPS_DEFAULT;
-  spec_enum(root, "capabilities", "spec", caps_values, &e);
-  cfg->caps = (enum caps_mode)e;
-  cfg->seccomp = spec_bool(root, "seccomp", "spec", true);
-  e = STDIN_NULL;
-  spec_enum(root, "stdin", "spec", stdin_values, &e);
-  cfg->stdin_mode = (enum stdin_mode)e;
 }
 
 /* The config borrows its strings from the JSON tree; this frees its own arrays. */
@@ -1245,7 +1344,7 @@ static size_t setup_ops_build(const struct sandbox_config *cfg, struct setup_op 
   for (size_t i = 0; i < N_ELEMENTS(READONLY_PATHS); i++)
     ops[n++] = (struct setup_op){.kind = OP_READONLY, .target = READONLY_PATHS[i]};
   ops[n++] = (struct setup_op){.kind = OP_MKDIR, .target = cfg->cwd};
-  if (cfg->rootfs == ROOTFS_DIR && cfg->dir_readonly)
+  if (cfg->root_readonly)
     ops[n++] = (struct setup_op){.kind = OP_ROOT_READONLY, .target = "/"};
   *out = ops;
   return n;
@@ -1490,10 +1589,30 @@ static bool cgroup_has(struct cgroup_leaf *l, const char *file)
   return faccessat(l->fd, file, F_OK, 0) == 0;
 }
 
+/* cgroup v2: a pure v2 host mounts it at /sys/fs/cgroup, a hybrid one at
+ * /sys/fs/cgroup/unified. */
+static const char *cgroup_v2_fs(void)
+{
+  return is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC)           ? "/sys/fs/cgroup"
+         : is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC) ? "/sys/fs/cgroup/unified"
+                                                                : NULL;
+}
+
+/* v2 is used when memory, cpu and pids are all in its root's controllers. */
+static bool cgroup_v2_usable(const char *v2)
+{
+  static const char *const needed[] = {"memory", "cpu", "pids"};
+  cleanup_free char *ctl_path = path_join(v2, "cgroup.controllers");
+  cleanup_free char *ctl = read_file_at(AT_FDCWD, ctl_path, 4096);
+  bool all = ctl != NULL;
+  for (size_t i = 0; all && i < N_ELEMENTS(needed); i++)
+    all = has_word(ctl, needed[i]);
+  return all;
+}
+
 /* Decides v1 or v2 and computes the leaf paths; creates nothing. */
 static void cgroup_plan(const struct sandbox_config *cfg, struct cgroup_set *cg)
 {
-  static const char *const needed[] = {"memory", "cpu", "pids"};
   memset(cg, 0, sizeof *cg);
   cg->current_fd = -1;
   for (size_t i = 0; i < CG_MAX; i++)
@@ -1509,19 +1628,10 @@ static void cgroup_plan(const struct sandbox_config *cfg, struct cgroup_set *cg)
   for (size_t i = 0; i < sizeof rnd; i++)
     snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 
-  /* cgroup v2: a pure v2 host mounts it at /sys/fs/cgroup, a hybrid one at
-   * /sys/fs/cgroup/unified; usable when memory, cpu and pids are there. */
-  const char *v2 = is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC)           ? "/sys/fs/cgroup"
-                   : is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC) ? "/sys/fs/cgroup/unified"
-                                                                          : NULL;
+  const char *v2 = cgroup_v2_fs();
   char *own_v2 = cgroup_own_path(self, NULL);
   if (v2 != NULL && own_v2 != NULL) {
-    cleanup_free char *ctl_path = path_join(v2, "cgroup.controllers");
-    cleanup_free char *ctl = read_file_at(AT_FDCWD, ctl_path, 4096);
-    bool all = ctl != NULL;
-    for (size_t i = 0; all && i < N_ELEMENTS(needed); i++)
-      all = has_word(ctl, needed[i]);
-    if (all) {
+    if (cgroup_v2_usable(v2)) {
       cg->v2 = true;
       cg->n = 1;
       cg->leaf[0].mount = xstrdup(v2);
@@ -2578,7 +2688,66 @@ static noreturn void exec_command(const struct sandbox_config *cfg)
   die_err(saved, "execve", "exec %s: not found in PATH %s", cmd, path);
 }
 
-static noreturn void payload_main(const struct sandbox_config *cfg, int errfd)
+/* ------------------------------------------------------------------------
+ * Terminals
+ * --------------------------------------------------------------------- */
+
+static void pty_set_size(int master, unsigned rows, unsigned cols)
+{
+  if (rows == 0 || cols == 0)
+    return;
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_row = (unsigned short)rows;
+  ws.ws_col = (unsigned short)cols;
+  if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+    die_errno("ioctl", "TIOCSWINSZ %ux%u", rows, cols);
+}
+
+/* A new pty of the sandbox's own devpts instance, from `rootfd` (the
+ * sandbox's root): pts/ptmx resolved inside it, and checked to be a devpts
+ * ptmx node, so a sandbox that replaced /dev/pts cannot hand us anything
+ * else (exec opens it from outside, after the command has run). */
+static int pty_open_master(int rootfd, const struct sandbox_config *cfg)
+{
+  set_stage("tty");
+  int master = openat2_in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
+  if (master < 0)
+    die_errno("openat2", "open /dev/pts/ptmx in the sandbox");
+  struct stat st;
+  struct statfs sf;
+  if (fstat(master, &st) < 0 || fstatfs(master, &sf) < 0)
+    die_errno("fstat", "stat /dev/pts/ptmx");
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2 || (long)sf.f_type != DEVPTS_SUPER_MAGIC)
+    die_err(ENOTTY, "open", "/dev/pts/ptmx in the sandbox is not a devpts ptmx");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+    die_errno("ioctl", "TIOCSPTLCK: unlock the pty");
+  pty_set_size(master, cfg->tty_rows, cfg->tty_cols);
+  return master;
+}
+
+/* The pty's other end, made the controlling terminal and stdio of this
+ * (new session's) process. TIOCGPTPEER opens it from the master without a
+ * path lookup in a filesystem the sandbox controls. */
+static void payload_tty(const struct sandbox_config *cfg, int master)
+{
+  set_stage("tty");
+  cleanup_fd int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    die_errno("ioctl", "TIOCGPTPEER: open the pty");
+  close(master);
+  /* A command running as another user must be able to reopen its tty. */
+  if (fchown(slave, cfg->uid, (gid_t)-1) < 0)
+    die_errno("fchown", "chown the pty to uid %u", (unsigned)cfg->uid);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0)
+    die_errno("ioctl", "TIOCSCTTY: make the pty the controlling terminal");
+  for (int fd = 0; fd <= 2; fd++)
+    if (dup2(slave, fd) < 0)
+      die_errno("dup2", "pty as fd %d", fd);
+}
+
+static noreturn void payload_main(const struct sandbox_config *cfg, int errfd, int tty_master)
 {
   g_report.channel_fd = errfd;
   reset_signals();
@@ -2586,7 +2755,9 @@ static noreturn void payload_main(const struct sandbox_config *cfg, int errfd)
   set_stage("session");
   if (setsid() < 0)
     die_errno("setsid", "setsid");
-  if (cfg->stdin_mode == STDIN_NULL) {
+  if (tty_master >= 0)
+    payload_tty(cfg, tty_master);
+  else if (cfg->stdin_mode == STDIN_NULL) {
     set_stage("stdin");
     int fd = TFR(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
@@ -2644,6 +2815,33 @@ static void send_msg(int fd, enum msg_kind kind, int status)
     _exit(EXIT_SETUP_FAILED); /* the helper is gone; PDEATHSIG follows */
 }
 
+/* A message carrying one descriptor (SCM_RIGHTS). */
+static void send_fd(int sock, enum msg_kind kind, int fd)
+{
+  struct msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = kind;
+  struct iovec iov = {&m, sizeof m};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.buf;
+  mh.msg_controllen = sizeof u.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (TFR(sendmsg(sock, &mh, MSG_NOSIGNAL)) != (ssize_t)sizeof m)
+    die_errno("sendmsg", "send the pty to the helper");
+}
+
 static const int FORWARDED_SIGNALS[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 /* "Kill the sandbox now and clean up": sent by the caller to abort, and
@@ -2689,6 +2887,14 @@ static noreturn void init_main(const struct sandbox_config *cfg, int sock)
     loopback_up();
   setup_rootfs(cfg);
   TRACE("init: rootfs ready");
+  int master = -1;
+  if (cfg->tty) {
+    cleanup_fd int rootfd = TFR(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (rootfd < 0)
+      die_errno("open", "open /");
+    master = pty_open_master(rootfd, cfg);
+    send_fd(sock, MSG_TTY, master);
+  }
 
   struct msg go;
   ssize_t n = TFR(read(sock, &go, sizeof go));
@@ -2712,9 +2918,11 @@ static noreturn void init_main(const struct sandbox_config *cfg, int sock)
   if (payload == 0) {
     close(pipefd[0]);
     close(sock);
-    payload_main(cfg, pipefd[1]);
+    payload_main(cfg, pipefd[1], master);
   }
   close(pipefd[1]);
+  if (master >= 0)
+    close(master);
   struct msg fail;
   ssize_t got = read_full(pipefd[0], &fail, sizeof fail);
   close(pipefd[0]);
@@ -2767,6 +2975,150 @@ static noreturn void init_main(const struct sandbox_config *cfg, int sock)
 }
 
 /* ------------------------------------------------------------------------
+ * The terminal relay (helper side of a tty sandbox or exec)
+ * --------------------------------------------------------------------- */
+
+/* With a tty the command's stdio is a pty inside the sandbox; the helper
+ * copies the master to its own stdout, its own stdin (when the spec says
+ * "inherit") to the master, and applies "ROWS COLS\n" lines from the
+ * control fd as window sizes. */
+struct relay {
+  int master;         /* -1 until the pty arrives */
+  int in;             /* fd 0, or -1 when not relayed or at EOF */
+  int control;        /* -1 when none */
+  bool active;        /* the command runs: before its exec the slave may not be open yet (POLLHUP) */
+  bool out_broken;    /* stdout gone: keep draining the master, drop the bytes */
+  unsigned rows, cols; /* the last size asked for */
+  char ctl[64];
+  size_t ctl_len;
+};
+
+static void relay_init(struct relay *r, const struct sandbox_config *cfg, int control_fd)
+{
+  memset(r, 0, sizeof *r);
+  r->master = -1;
+  r->in = cfg->tty && cfg->stdin_mode == STDIN_INHERIT ? STDIN_FILENO : -1;
+  r->control = control_fd;
+  r->rows = cfg->tty_rows;
+  r->cols = cfg->tty_cols;
+}
+
+static void relay_set_master(struct relay *r, int master)
+{
+  r->master = master;
+  /* The sandbox may be gone by the time we read: never block on it. */
+  int fl = fcntl(master, F_GETFL);
+  if (fl >= 0)
+    (void)fcntl(master, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Entries for poll(); an fd of -1 is ignored by poll. */
+static void relay_pollfds(const struct relay *r, struct pollfd pfd[3])
+{
+  int master = r->active ? r->master : -1;
+  pfd[0] = (struct pollfd){master, POLLIN, 0};
+  pfd[1] = (struct pollfd){master >= 0 ? r->in : -1, POLLIN, 0};
+  pfd[2] = (struct pollfd){r->control, POLLIN, 0};
+}
+
+/* Copies what the master has; false at EOF/EIO (every slave closed). */
+static bool relay_master(struct relay *r)
+{
+  char buf[65536];
+  for (;;) {
+    ssize_t n = TFR(read(r->master, buf, sizeof buf));
+    if (n > 0) {
+      if (!r->out_broken && !write_all(STDOUT_FILENO, buf, (size_t)n))
+        r->out_broken = true;
+      continue;
+    }
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+}
+
+/* The master is non-blocking: wait for room (a command not reading its
+ * input for 10 s loses it, rather than stalling the helper). */
+static void relay_write(int fd, const char *p, size_t len)
+{
+  while (len > 0) {
+    ssize_t n = TFR(write(fd, p, len));
+    if (n > 0) {
+      p += n;
+      len -= (size_t)n;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pfd = {fd, POLLOUT, 0};
+      if (TFR(poll(&pfd, 1, 10000)) > 0 && !(pfd.revents & (POLLERR | POLLHUP)))
+        continue;
+    }
+    return;
+  }
+}
+
+static void relay_control(struct relay *r)
+{
+  ssize_t n = TFR(read(r->control, r->ctl + r->ctl_len, sizeof r->ctl - 1 - r->ctl_len));
+  if (n <= 0) {
+    close(r->control);
+    r->control = -1;
+    return;
+  }
+  r->ctl_len += (size_t)n;
+  r->ctl[r->ctl_len] = '\0';
+  char *nl;
+  while ((nl = strchr(r->ctl, '\n')) != NULL) {
+    *nl = '\0';
+    unsigned rows, cols;
+    if (sscanf(r->ctl, "%u %u", &rows, &cols) == 2 && rows > 0 && cols > 0 && rows <= 65535 && cols <= 65535) {
+      r->rows = rows;
+      r->cols = cols;
+      if (r->master >= 0) {
+        struct winsize ws;
+        memset(&ws, 0, sizeof ws);
+        ws.ws_row = (unsigned short)rows;
+        ws.ws_col = (unsigned short)cols;
+        (void)ioctl(r->master, TIOCSWINSZ, &ws); /* the pty may be gone: not a failure */
+      }
+    }
+    size_t rest = r->ctl_len - (size_t)(nl + 1 - r->ctl);
+    memmove(r->ctl, nl + 1, rest + 1);
+    r->ctl_len = rest;
+  }
+  if (r->ctl_len == sizeof r->ctl - 1)
+    r->ctl_len = 0; /* a line this long is not ours */
+}
+
+static void relay_handle(struct relay *r, const struct pollfd pfd[3])
+{
+  if (r->master >= 0 && r->active && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && !relay_master(r)) {
+    /* Every slave is closed: nothing more will come. */
+    close(r->master);
+    r->master = -1;
+  }
+  if (r->in >= 0 && r->master >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+    char buf[16384];
+    ssize_t n = TFR(read(r->in, buf, sizeof buf));
+    if (n <= 0)
+      r->in = -1; /* EOF on our stdin; the command keeps its tty */
+    else
+      relay_write(r->master, buf, (size_t)n);
+  }
+  if (r->control >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+    relay_control(r);
+}
+
+/* After the command ended: what is still buffered in the master. */
+static void relay_finish(struct relay *r)
+{
+  if (r->master >= 0) {
+    (void)relay_master(r);
+    close(r->master);
+    r->master = -1;
+  }
+}
+
+/* ------------------------------------------------------------------------
  * The helper
  * --------------------------------------------------------------------- */
 
@@ -2778,6 +3130,7 @@ struct helper_state {
   bool execed, failed, have_status, kill_requested, init_reaped;
   int payload_ws, init_ws;
   struct msg failure;
+  struct relay relay;
 };
 
 /* On failure: nothing may stay behind. Never dies; keeps errno. */
@@ -2843,6 +3196,7 @@ static void helper_message(struct helper_state *h, const struct msg *m)
   case MSG_EXECED:
     if (!h->execed && !h->failed) {
       h->execed = true;
+      h->relay.active = true;
       struct strbuf b = {0};
       sb_printf(&b, "{\"ok\":true,\"pid\":%d}\n", (int)h->init_pid);
       status_write(&b);
@@ -2853,6 +3207,7 @@ static void helper_message(struct helper_state *h, const struct msg *m)
     h->payload_ws = m->status;
     break;
   case MSG_GO:
+  case MSG_TTY: /* the descriptor was taken by helper_read_channel */
     break;
   default:
     break;
@@ -2863,7 +3218,18 @@ static void helper_read_channel(struct helper_state *h, bool nonblock)
 {
   for (;;) {
     struct msg m;
-    ssize_t n = TFR(recv(h->sock, &m, sizeof m, nonblock ? MSG_DONTWAIT : 0));
+    struct iovec iov = {&m, sizeof m};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } u;
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof u.buf;
+    ssize_t n = TFR(recvmsg(h->sock, &mh, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0)));
     if (n <= 0) {
       if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
         close(h->sock);
@@ -2871,6 +3237,16 @@ static void helper_read_channel(struct helper_state *h, bool nonblock)
       }
       return;
     }
+    int fd = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    if (n == (ssize_t)sizeof m && m.kind == MSG_TTY && fd >= 0 && h->relay.master < 0) {
+      relay_set_master(&h->relay, fd);
+      fd = -1;
+    }
+    if (fd >= 0)
+      close(fd);
     if (n == (ssize_t)sizeof m)
       helper_message(h, &m);
     if (!nonblock)
@@ -2878,12 +3254,76 @@ static void helper_read_channel(struct helper_state *h, bool nonblock)
   }
 }
 
-static noreturn void run_helper(const struct sandbox_config *cfg)
+/* network {"netns": path}: the helper itself enters the namespace before
+ * anything else, so init is cloned into it (no CLONE_NEWNET). */
+static void join_netns(const char *path)
+{
+  set_stage("network");
+  cleanup_fd int fd = TFR(open(path, O_RDONLY | O_CLOEXEC));
+  if (fd < 0)
+    die_errno("open", "open network namespace %s", path);
+  if (setns(fd, CLONE_NEWNET) < 0)
+    die_errno("setns", "join network namespace %s", path);
+}
+
+static void set_sockaddr(struct sockaddr *sa, struct in_addr addr)
+{
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_addr = addr;
+  memcpy(sa, &sin, sizeof sin);
+}
+
+/* The joined namespace's interface: address, up, default route (ioctls,
+ * as ifconfig and route do; the namespace is ours to configure). */
+static void configure_interface(const struct sandbox_config *cfg)
+{
+  set_stage("network");
+  cleanup_fd int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    die_errno("socket", "socket to configure %s", cfg->if_name);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", cfg->if_name);
+  set_sockaddr(&ifr.ifr_addr, cfg->if_addr);
+  if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+    die_errno("ioctl", "SIOCSIFADDR %s", cfg->if_name);
+  struct in_addr mask = {htonl(cfg->if_prefix == 0 ? 0 : ~UINT32_C(0) << (32 - cfg->if_prefix))};
+  set_sockaddr(&ifr.ifr_netmask, mask);
+  if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+    die_errno("ioctl", "SIOCSIFNETMASK %s /%u", cfg->if_name, cfg->if_prefix);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+    die_errno("ioctl", "SIOCGIFFLAGS %s", cfg->if_name);
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+    die_errno("ioctl", "SIOCSIFFLAGS %s up", cfg->if_name);
+  if (cfg->if_has_gateway) {
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    struct in_addr any = {0};
+    set_sockaddr(&rt.rt_dst, any);
+    set_sockaddr(&rt.rt_genmask, any);
+    set_sockaddr(&rt.rt_gateway, cfg->if_gateway);
+    rt.rt_flags = RTF_UP | RTF_GATEWAY;
+    rt.rt_dev = (char *)cfg->if_name;
+    if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+      die_errno("ioctl", "SIOCADDRT default via the gateway on %s", cfg->if_name);
+  }
+}
+
+static noreturn void run_helper(const struct sandbox_config *cfg, int control_fd)
 {
   struct helper_state h;
   memset(&h, 0, sizeof h);
   h.cfg = cfg;
   h.sock = -1;
+  relay_init(&h.relay, cfg, control_fd);
+  if (cfg->network == NETWORK_NETNS) {
+    join_netns(cfg->netns);
+    if (cfg->if_name != NULL)
+      configure_interface(cfg);
+  }
 
   set_stage("cgroup");
   cgroup_plan(cfg, &h.cg);
@@ -2904,8 +3344,15 @@ static noreturn void run_helper(const struct sandbox_config *cfg)
     die_errno("socketpair", "socketpair");
 
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
-  if (cfg->network != NETWORK_HOST)
+  switch (cfg->network) {
+  case NETWORK_NONE:
+  case NETWORK_DEFAULT:
     flags |= CLONE_NEWNET;
+    break;
+  case NETWORK_HOST:
+  case NETWORK_NETNS:
+    break;
+  }
   long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (pid < 0)
     die_errno("clone", "clone the sandbox init");
@@ -2932,8 +3379,9 @@ static noreturn void run_helper(const struct sandbox_config *cfg)
 
   set_stage("run");
   while (!h.init_reaped) {
-    struct pollfd pfd[2] = {{h.sigfd, POLLIN, 0}, {h.sock, POLLIN, 0}};
-    int rc = poll(pfd, h.sock >= 0 ? 2 : 1, h.cg.current_fd >= 0 ? 50 : -1);
+    struct pollfd pfd[5] = {{h.sigfd, POLLIN, 0}, {h.sock, POLLIN, 0}};
+    relay_pollfds(&h.relay, pfd + 2);
+    int rc = poll(pfd, 5, h.cg.current_fd >= 0 ? 50 : -1);
     if (rc < 0 && errno != EINTR)
       die_errno("poll", "poll");
     cgroup_sample(&h.cg);
@@ -2954,10 +3402,13 @@ static noreturn void run_helper(const struct sandbox_config *cfg)
     }
     if (h.sock >= 0 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
       helper_read_channel(&h, false);
+    if (rc > 0)
+      relay_handle(&h.relay, pfd + 2);
   }
   TRACE("helper: init reaped");
   if (h.sock >= 0)
     helper_read_channel(&h, true);
+  relay_finish(&h.relay);
   if (h.slirp_pid > 0) {
     kill(h.slirp_pid, SIGKILL);
     TFR(waitpid(h.slirp_pid, NULL, 0));
@@ -3003,6 +3454,201 @@ static noreturn void run_helper(const struct sandbox_config *cfg)
   else
     sb_add(&b, "null");
   sb_add(&b, "}\n");
+  status_write(&b);
+  exit(status);
+}
+
+
+/* ------------------------------------------------------------------------
+ * exec: one more command in a running sandbox
+ * --------------------------------------------------------------------- */
+
+/* Joined by the child in this order; mnt last (it changes root and cwd). */
+static const struct {
+  const char *name;
+  int type;
+} EXEC_NAMESPACES[] = {
+    {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"mnt", CLONE_NEWNS},
+};
+
+struct exec_target {
+  pid_t pid;
+  int ns[N_ELEMENTS(EXEC_NAMESPACES)];
+  int pidns;
+  int root;            /* O_PATH of /proc/<pid>/root: the sandbox's root */
+  int procs[CG_MAX];   /* cgroup.procs of the sandbox's leaves, opened for writing */
+  size_t n_procs;
+};
+
+/* Opens everything the child needs while we still see the host: the
+ * namespaces, the sandbox root, and the cgroup.procs files of the leaves
+ * init lives in (the same v1/v2 choice as cgroup_plan). `pid` must be a
+ * sandbox init: anything else is refused. */
+static void exec_open_target(pid_t pid, struct exec_target *t)
+{
+  memset(t, 0, sizeof *t);
+  t->pid = pid;
+  set_stage("join");
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  cleanup_free char *comm = read_file_at(AT_FDCWD, path, 64);
+  if (comm == NULL)
+    die_err(errno == ENOENT ? ESRCH : errno, "open", "the sandbox init (pid %d) is not running", (int)pid);
+  if (strcmp(comm, "tsbuild-init\n") != 0)
+    die_err(EPERM, "open", "pid %d is not a sandbox init", (int)pid);
+  for (size_t i = 0; i < N_ELEMENTS(EXEC_NAMESPACES); i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, EXEC_NAMESPACES[i].name);
+    t->ns[i] = TFR(open(path, O_RDONLY | O_CLOEXEC));
+    if (t->ns[i] < 0)
+      die_errno("open", "open %s", path);
+  }
+  snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+  t->pidns = TFR(open(path, O_RDONLY | O_CLOEXEC));
+  if (t->pidns < 0)
+    die_errno("open", "open %s", path);
+  snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
+  t->root = TFR(open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (t->root < 0)
+    die_errno("open", "open %s", path);
+
+  set_stage("cgroup");
+  snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+  cleanup_free char *text = read_file_at(AT_FDCWD, path, 65536);
+  if (text == NULL)
+    die_errno("open", "read %s", path);
+  const char *v2 = cgroup_v2_fs();
+  const char *mounts[CG_MAX];
+  char *rels[CG_MAX];
+  size_t n = 0;
+  if (v2 != NULL && cgroup_v2_usable(v2)) {
+    mounts[n] = v2;
+    rels[n++] = cgroup_own_path(text, NULL);
+  } else {
+    static const char *const v1[][2] = {{"memory", "/sys/fs/cgroup/memory"},
+                                        {"cpu", "/sys/fs/cgroup/cpu"},
+                                        {"cpuacct", "/sys/fs/cgroup/cpuacct"},
+                                        {"pids", "/sys/fs/cgroup/pids"}};
+    for (size_t i = 0; i < N_ELEMENTS(v1); i++) {
+      mounts[n] = v1[i][1];
+      rels[n++] = cgroup_own_path(text, v1[i][0]);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (rels[i] == NULL)
+      die_fail(ENOENT, "the cgroup of pid %d in %s is not listed in %s", (int)pid, mounts[i], path);
+    cleanup_free char *dir = path_join(mounts[i], rels[i]);
+    cleanup_free char *file = path_join(dir, "cgroup.procs");
+    free(rels[i]);
+    t->procs[t->n_procs] = TFR(open(file, O_WRONLY | O_CLOEXEC));
+    if (t->procs[t->n_procs] < 0)
+      die_errno("open", "open %s", file);
+    t->n_procs++;
+  }
+}
+
+/* The child: into the leaves first ("0" is the writer; from inside the
+ * cgroup namespace the move would be refused), then the namespaces. */
+static noreturn void exec_child(const struct sandbox_config *cfg, struct exec_target *t, int errfd, int master)
+{
+  g_report.channel_fd = errfd;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    die_errno("prctl", "PR_SET_PDEATHSIG");
+  /* Until its execve nothing in the sandbox may ptrace or open this process. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    die_errno("prctl", "PR_SET_DUMPABLE");
+  set_stage("cgroup");
+  for (size_t i = 0; i < t->n_procs; i++)
+    if (!write_all(t->procs[i], "0", 1))
+      die_errno("write", "join the sandbox's cgroup");
+  set_stage("join");
+  for (size_t i = 0; i < N_ELEMENTS(EXEC_NAMESPACES); i++)
+    if (setns(t->ns[i], EXEC_NAMESPACES[i].type) < 0)
+      die_errno("setns", "join the %s namespace of pid %d", EXEC_NAMESPACES[i].name, (int)t->pid);
+  payload_main(cfg, errfd, master);
+}
+
+static noreturn void run_exec(const struct sandbox_config *cfg, pid_t pid, int control_fd)
+{
+  struct exec_target t;
+  exec_open_target(pid, &t);
+  struct relay relay;
+  relay_init(&relay, cfg, control_fd);
+  int master = cfg->tty ? pty_open_master(t.root, cfg) : -1;
+
+  set_stage("fork");
+  sigset_t mask;
+  helper_signal_mask(&mask);
+  int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0)
+    die_errno("signalfd", "signalfd");
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) < 0)
+    die_errno("pipe2", "pipe2");
+  /* Children are born in the sandbox's pid namespace; we stay outside. */
+  if (setns(t.pidns, CLONE_NEWPID) < 0)
+    die_errno("setns", "join the pid namespace of pid %d", (int)pid);
+  pid_t child = fork();
+  if (child < 0)
+    die_errno("fork", "fork the command");
+  if (child == 0) {
+    close(errpipe[0]);
+    exec_child(cfg, &t, errpipe[1], master);
+  }
+  close(errpipe[1]);
+  struct msg fail;
+  ssize_t got = read_full(errpipe[0], &fail, sizeof fail);
+  close(errpipe[0]);
+  if (got == (ssize_t)sizeof fail) {
+    TFR(waitpid(child, NULL, 0));
+    fail.stage[sizeof fail.stage - 1] = '\0';
+    fail.syscall[sizeof fail.syscall - 1] = '\0';
+    fail.text[sizeof fail.text - 1] = '\0';
+    die_report(fail.stage, fail.err, fail.syscall, fail.text);
+  }
+  {
+    struct strbuf b = {0};
+    sb_printf(&b, "{\"ok\":true,\"pid\":%d}\n", (int)child);
+    status_write(&b);
+  }
+  if (master >= 0) {
+    relay_set_master(&relay, master);
+    relay.active = true;
+  }
+
+  set_stage("run");
+  int ws = 0;
+  bool reaped = false;
+  while (!reaped) {
+    struct pollfd pfd[4] = {{sigfd, POLLIN, 0}};
+    relay_pollfds(&relay, pfd + 1);
+    int rc = poll(pfd, 4, -1);
+    if (rc < 0 && errno != EINTR)
+      die_errno("poll", "poll");
+    if (rc > 0 && (pfd[0].revents & POLLIN)) {
+      struct signalfd_siginfo si;
+      while (TFR(read(sigfd, &si, sizeof si)) == (ssize_t)sizeof si) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD) {
+          if (TFR(waitpid(child, &ws, WNOHANG)) == child)
+            reaped = true;
+        } else if (!reaped) {
+          kill(child, sig == KILL_SIGNAL ? SIGKILL : sig);
+        }
+      }
+    }
+    if (rc > 0)
+      relay_handle(&relay, pfd + 1);
+  }
+  relay_finish(&relay);
+  int status, sig;
+  wait_status_decode(ws, &status, &sig);
+  struct strbuf b = {0};
+  sb_printf(&b, "{\"exited\":true,\"status\":%d,\"signal\":", status);
+  if (sig)
+    sb_printf(&b, "%d", sig);
+  else
+    sb_add(&b, "null");
+  sb_add(&b, ",\"oom\":false,\"memory_peak\":null,\"cpu_usec\":null}\n");
   status_write(&b);
   exit(status);
 }
@@ -3117,7 +3763,8 @@ static char *read_spec(int fd, const char *name, size_t *len)
 }
 
 static const char USAGE[] =
-    "usage: tsbuild-sandbox [run] (--spec-fd N | --spec FILE) [--status-fd N]\n"
+    "usage: tsbuild-sandbox [run] (--spec-fd N | --spec FILE) [--status-fd N] [--control-fd N]\n"
+    "       tsbuild-sandbox exec --pid N (--spec-fd N | --spec FILE) [--status-fd N] [--control-fd N]\n"
     "       tsbuild-sandbox opaque-list DIR\n"
     "       tsbuild-sandbox opaque-set DIR...\n"
     "See native/README.md.\n";
@@ -3142,14 +3789,29 @@ int main(int argc, char **argv)
   if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
     die_errno("sigprocmask", "block signals");
   pid_t ppid = getppid();
-  int spec_fd = -1, status_fd = -1;
+  int spec_fd = -1, status_fd = -1, control_fd = -1;
   const char *spec_file = NULL;
+  bool exec_mode = false;
+  long target = 0;
   int i = 1;
-  if (i < argc && strcmp(argv[i], "run") == 0)
+  if (i < argc && strcmp(argv[i], "run") == 0) {
     i++;
+  } else if (i < argc && strcmp(argv[i], "exec") == 0) {
+    exec_mode = true;
+    i++;
+  }
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--spec-fd") == 0 && i + 1 < argc)
       spec_fd = parse_fd(argv[++i], "--spec-fd");
+    else if (strcmp(argv[i], "--control-fd") == 0 && i + 1 < argc)
+      control_fd = parse_fd(argv[++i], "--control-fd");
+    else if (exec_mode && strcmp(argv[i], "--pid") == 0 && i + 1 < argc) {
+      char *end;
+      errno = 0;
+      target = strtol(argv[++i], &end, 10);
+      if (errno || *end || target <= 0 || target > INT_MAX)
+        die_fail(EINVAL, "--pid: \"%s\" is not a process id", argv[i]);
+    }
     else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc)
       status_fd = parse_fd(argv[++i], "--status-fd");
     else if (strcmp(argv[i], "--spec") == 0 && i + 1 < argc)
@@ -3159,10 +3821,17 @@ int main(int argc, char **argv)
   }
   if ((spec_fd < 0) == (spec_file == NULL))
     die_fail(EINVAL, "exactly one of --spec-fd and --spec is needed\n%s", USAGE);
+  if (exec_mode && target == 0)
+    die_fail(EINVAL, "exec needs --pid\n%s", USAGE);
+  if (control_fd >= 0 && control_fd <= 2)
+    die_fail(EINVAL, "--control-fd must not be 0, 1 or 2");
 
   set_stage("startup");
   TRACE("helper: main");
   reexec_from_sealed_memfd(argv);
+  /* Only now: the re-exec above must keep it open. */
+  if (control_fd >= 0 && fcntl(control_fd, F_SETFD, FD_CLOEXEC) < 0)
+    die_errno("fcntl", "--control-fd %d", control_fd);
   if (status_fd >= 0) {
     /* A status fd of 0-2 is shared with the payload's stdio: use a
      * private O_CLOEXEC copy and leave that one alone. */
@@ -3197,8 +3866,12 @@ int main(int argc, char **argv)
     die_fail(EINVAL, "spec: invalid JSON: %s", err);
   free(text);
   struct sandbox_config cfg;
+  if (exec_mode) {
+    exec_spec_parse(&root, &cfg);
+    run_exec(&cfg, (pid_t)target, control_fd);
+  }
   spec_parse(&root, &cfg);
   TRACE("helper: spec parsed");
-  run_helper(&cfg);
+  run_helper(&cfg, control_fd);
 }
 #endif

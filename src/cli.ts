@@ -2,14 +2,6 @@
 // turns errors into messages and exit codes (see EXIT in errors.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildCommand } from './commands/build.js';
-import { imagesCommand } from './commands/images.js';
-import { inspectCommand } from './commands/inspect.js';
-import { loadCommand } from './commands/load.js';
-import { pruneCommand } from './commands/prune.js';
-import { rmiCommand } from './commands/rmi.js';
-import { saveCommand } from './commands/save.js';
-import { tagCommand } from './commands/tag.js';
 import { formatCommandHelp, formatFlags, GLOBAL_FLAGS, parseCommandLine, type CommandSpec } from './cli/command-line.js';
 import { COMMANDS } from './cli/command-specs.js';
 import { CliError, EXIT, exitCodeFor, isCodedError } from './errors.js';
@@ -17,15 +9,36 @@ import { processIo, type Io } from './io.js';
 import { formatSnippet } from './render/error-snippet.js';
 import type { SourceRange } from '../parser/index.js';
 
-const HANDLERS: Record<string, (cmd: ReturnType<typeof parseCommandLine>, io: Io) => Promise<number>> = {
-  build: buildCommand,
-  images: imagesCommand,
-  tag: tagCommand,
-  rmi: rmiCommand,
-  inspect: inspectCommand,
-  prune: pruneCommand,
-  save: saveCommand,
-  load: loadCommand,
+type Handler = (cmd: ReturnType<typeof parseCommandLine>, io: Io) => Promise<number>;
+
+function lazy(load: () => Promise<Handler>): Handler {
+  return async (cmd, io) => (await load())(cmd, io);
+}
+
+// Each command's module loads when it runs: a command pays only for what it
+// uses (the build's and the registry's dependencies alone take ~300 ms to
+// load, more than `run --rm IMAGE true` may take in all).
+const HANDLERS: Record<string, Handler> = {
+  build: lazy(async () => (await import('./commands/build.js')).buildCommand),
+  images: lazy(async () => (await import('./commands/images.js')).imagesCommand),
+  tag: lazy(async () => (await import('./commands/tag.js')).tagCommand),
+  rmi: lazy(async () => (await import('./commands/rmi.js')).rmiCommand),
+  inspect: lazy(async () => (await import('./commands/inspect.js')).inspectCommand),
+  prune: lazy(async () => (await import('./commands/prune.js')).pruneCommand),
+  save: lazy(async () => (await import('./commands/save.js')).saveCommand),
+  load: lazy(async () => (await import('./commands/load.js')).loadCommand),
+  pull: lazy(async () => (await import('./commands/pull.js')).pullCommand),
+  push: lazy(async () => (await import('./commands/push.js')).pushCommand),
+  login: lazy(async () => (await import('./commands/login.js')).loginCommand),
+  logout: lazy(async () => (await import('./commands/logout.js')).logoutCommand),
+  run: lazy(async () => (await import('./commands/run.js')).runCommand),
+  ps: lazy(async () => (await import('./commands/ps.js')).psCommand),
+  logs: lazy(async () => (await import('./commands/logs.js')).logsCommand),
+  stop: lazy(async () => (await import('./commands/stop.js')).stopCommand),
+  kill: lazy(async () => (await import('./commands/kill.js')).killCommand),
+  rm: lazy(async () => (await import('./commands/rm.js')).rmCommand),
+  exec: lazy(async () => (await import('./commands/exec.js')).execCommand),
+  volume: lazy(async () => (await import('./commands/volume.js')).volumeCommand),
 };
 
 function version(): string {
@@ -56,7 +69,7 @@ function splitCommand(argv: string[]): { global: string[]; name: string | undefi
   const global: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === '--root') {
+    if (a === '--root' || a === '--insecure-registry') {
       global.push(a, argv[++i] ?? '');
     } else if (a.startsWith('-')) {
       global.push(a);
@@ -118,13 +131,25 @@ export async function main(argv: string[]): Promise<void> {
   // Ctrl-C / SIGTERM abort the running command, which cleans up after
   // itself; a second signal exits at once.
   const controller = new AbortController();
+  // A foreground container gets the signals instead (Io.trapSignals).
+  let forward: ((sig: NodeJS.Signals) => void) | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
+    if (forward !== null) return forward(sig);
     if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
     controller.abort(new CliError('TSB_CLI_INTERRUPTED', `interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const code = await run(argv, processIo(controller.signal));
+  const trapSignals = (fn: (sig: NodeJS.Signals) => void): (() => void) => {
+    const extra = ['SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+    forward = fn;
+    for (const sig of extra) process.on(sig, fn);
+    return () => {
+      forward = null;
+      for (const sig of extra) process.off(sig, fn);
+    };
+  };
+  const code = await run(argv, { ...processIo(controller.signal), trapSignals });
   process.exitCode = controller.signal.aborted ? 130 : code;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

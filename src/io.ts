@@ -19,6 +19,12 @@ export interface Io {
   stdout: Writable & { isTTY?: boolean };
   /** Binary stdin (`load` without -i); opened only when asked for. */
   openStdin(): Readable;
+  /**
+   * While a foreground container runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+   * SIGUSR1 and SIGUSR2 go to `forward` instead of aborting the command
+   * (docker's sig-proxy). Returns the function that stops forwarding.
+   */
+  trapSignals?(forward: (sig: NodeJS.Signals) => void): () => void;
 }
 
 export function processIo(signal?: AbortSignal): Io {

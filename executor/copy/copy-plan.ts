@@ -10,12 +10,15 @@ import type { LayeredFs } from '../layered-fs.js';
 import { joinRel, resolveInRoot, type FileInfo, type SourceFs } from '../source-fs.js';
 import { expandPattern, hasWildcard } from './glob.js';
 import { applyChmod, resolveOwner, type Owner } from './owner.js';
+import { readXattrs } from '../xattrs.js';
 
 export interface Attrs {
   mode: number;
   uid: number;
   gid: number;
   mtime: Date;
+  /** Extended attributes carried over from the source. */
+  xattrs?: Record<string, string>;
 }
 
 export type PlannedEntry =
@@ -32,6 +35,11 @@ export interface CopyPlan {
   createdOwner: Owner;
   /** Nothing to write (WORKDIR of an existing directory). */
   empty: boolean;
+  /** Things the copy could not carry over (e.g. binary xattr values). */
+  warnings: string[];
+  /** Files from a stage/image whose xattrs are read only if the layer is written
+   * (their cache key already covers them through the layer's content id). */
+  lazyXattrs: Array<[Attrs, string]>;
 }
 
 export interface PlanInputs {
@@ -87,18 +95,28 @@ export async function planCopyStep(inp: PlanInputs): Promise<CopyPlan> {
   const destInfo = await parent.lstat(destResolved);
 
   if (step.op === 'mkdir') {
-    if (destInfo?.type === 'directory' || destResolved === '') return { entries, createdOwner, empty: true };
+    if (destInfo?.type === 'directory' || destResolved === '') return { entries, createdOwner, empty: true, warnings: [], lazyXattrs: [] };
     if (destInfo) throw new StepProblem('TSB_STEP_BAD_SOURCE', `cannot create directory ${step.dest}: a file exists there`);
     entries.push({ kind: 'dir', target: destResolved, attrs: { mode: 0o755, ...createdOwner, mtime: inp.fixedTime } });
-    return { entries, createdOwner, empty: false };
+    return { entries, createdOwner, empty: false, warnings: [], lazyXattrs: [] };
   }
 
   const exclude: IgnoreMatcher | null = step.exclude.length ? createIgnoreMatcher(step.exclude) : null;
   const excluded = (rel: string): boolean => exclude !== null && rel !== '' && exclude.excludes(rel);
-  const effective = (info: FileInfo): Attrs => {
+  // xattrs are carried for regular files: context files through the stat
+  // cache (read with getfattr only when a file's stat changed), stage and
+  // image files when the layer is written.
+  const contextFiles: Array<[Attrs, string, string]> = [];
+  const lazyXattrs: Array<[Attrs, string]> = [];
+  const effective = (info: FileInfo, rel?: string): Attrs => {
     const owner = chownOwner ?? (inp.sourceIsContext ? { uid: 0, gid: 0 } : { uid: info.uid, gid: info.gid });
     const mode = step.chmod ? applyChmod(step.chmod, info.mode, info.type === 'directory') : info.mode;
-    return { mode, ...owner, mtime: info.mtime };
+    const attrs: Attrs = { mode, ...owner, mtime: info.mtime };
+    if (rel !== undefined && info.type === 'file') {
+      if (inp.sourceIsContext) contextFiles.push([attrs, info.hostPath, rel]);
+      else lazyXattrs.push([attrs, info.hostPath]);
+    }
+    return attrs;
   };
 
   // Expand every source first: the number of matches decides whether dest is a directory.
@@ -147,12 +165,14 @@ export async function planCopyStep(inp: PlanInputs): Promise<CopyPlan> {
           return;
         }
         seenInodes.set(inode, target);
-        const digest = inp.hasher ? await inp.hasher.digest(rel, info) : `inode:${inode}:${info.size}:${info.mtime.getTime()}`;
+        const digest = inp.hasher
+          ? await inp.hasher.digest(rel, info)
+          : ((await fs.contentId?.(rel)) ?? `inode:${inode}:${info.size}:${info.mtime.getTime()}`);
         if (step.op === 'add' && step.unpack !== false && inp.sourceIsContext && (await looksLikeArchive(info.hostPath))) {
           entries.push({ kind: 'archive', target: destResolved, hostPath: info.hostPath, owner: chownOwner, digest });
           return;
         }
-        entries.push({ kind: 'file', target, attrs: effective(info), hostPath: info.hostPath, size: info.size, digest });
+        entries.push({ kind: 'file', target, attrs: effective(info, rel), hostPath: info.hostPath, size: info.size, digest });
         return;
       }
       case 'symlink':
@@ -199,12 +219,27 @@ export async function planCopyStep(inp: PlanInputs): Promise<CopyPlan> {
       throw new StepProblem('TSB_STEP_UNSUPPORTED', `ADD of a git repository (${src.url}) is not implemented yet`);
     }
   }
-  return { entries, createdOwner, empty: entries.length === 0 };
+  const warnings: string[] = [];
+  const hasher = inp.hasher;
+  if (hasher && contextFiles.length > 0) {
+    const unknown = contextFiles.filter(([, , rel]) => hasher.xattrs(rel) === undefined);
+    if (unknown.length > 0) {
+      const scan = await readXattrs(unknown.map(([, p]) => p));
+      for (const [, hostPath, rel] of unknown) hasher.setXattrs(rel, scan.values.get(hostPath) ?? null);
+      warnings.push(...scan.skipped.map((s) => `extended attribute not preserved (binary value): ${s}`));
+    }
+    for (const [attrs, , rel] of contextFiles) {
+      const x = hasher.xattrs(rel);
+      if (x) attrs.xattrs = x;
+    }
+  }
+  return { entries, createdOwner, empty: entries.length === 0, warnings, lazyXattrs };
 }
 
 /** Canonical lines for the cache key: what is written where, with which attributes. */
 export function digestLines(plan: CopyPlan): string[] {
-  const a = (x: Attrs | null): string => (x ? `${x.mode.toString(8)} ${x.uid}:${x.gid}` : '-');
+  const a = (x: Attrs | null): string =>
+    x ? `${x.mode.toString(8)} ${x.uid}:${x.gid}${x.xattrs ? ' ' + JSON.stringify(Object.entries(x.xattrs).sort()) : ''}` : '-';
   return plan.entries.map((e) => {
     switch (e.kind) {
       case 'dir':

@@ -9,6 +9,7 @@ import type { LayerEntry } from '../layer/index.js';
 import { StepProblem } from '../errors.js';
 import type { LayeredFs } from '../layered-fs.js';
 import type { Attrs, CopyPlan, PlannedEntry } from './copy-plan.js';
+import { readXattrs } from '../xattrs.js';
 
 const SMALL_BODY = 1 << 20;
 
@@ -19,6 +20,13 @@ interface Node {
 }
 
 export async function planToEntries(plan: CopyPlan, parent: LayeredFs, fixedTime: Date): Promise<LayerEntry[]> {
+  if (plan.lazyXattrs.length > 0) {
+    const scan = await readXattrs(plan.lazyXattrs.map(([, p]) => p));
+    for (const [attrs, hostPath] of plan.lazyXattrs) {
+      const x = scan.values.get(hostPath);
+      if (x) attrs.xattrs = x;
+    }
+  }
   const root: Node = { name: '', entry: null, children: new Map() };
   const dirAttrs = async (rel: string): Promise<Attrs> => {
     const info = await parent.lstat(rel);
@@ -27,7 +35,16 @@ export async function planToEntries(plan: CopyPlan, parent: LayeredFs, fixedTime
     }
     return info ? { mode: info.mode, uid: info.uid, gid: info.gid, mtime: info.mtime } : { mode: 0o755, ...plan.createdOwner, mtime: fixedTime };
   };
-  const dirEntry = (path: string, a: Attrs): LayerEntry => ({ path, type: 'directory', mode: a.mode, uid: a.uid, gid: a.gid, mtime: a.mtime, size: 0 });
+  const dirEntry = (path: string, a: Attrs): LayerEntry => ({
+    path,
+    type: 'directory',
+    mode: a.mode,
+    uid: a.uid,
+    gid: a.gid,
+    mtime: a.mtime,
+    size: 0,
+    ...(a.xattrs ? { xattrs: a.xattrs } : {}),
+  });
 
   /** The node for `rel`, creating ancestors (with their parent-view attributes) on the way. */
   const nodeFor = async (rel: string): Promise<Node> => {

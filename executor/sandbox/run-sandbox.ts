@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { removeCgroups } from './cgroup-cleanup.js';
 import { SandboxError } from './errors.js';
 import { findSandboxBinary } from './find-binary.js';
-import type { SandboxSpec } from './spec.js';
+import type { SandboxExecSpec, SandboxSpec } from './spec.js';
 import { StatusReader, type StatusMessage } from './status-channel.js';
 
 export type OutputSink = Writable | ((chunk: Buffer) => void);
@@ -17,6 +17,17 @@ export interface SandboxStart {
   pid: number;
   /** The sandbox's cgroup leaf directories (one per v1 hierarchy, or one v2). */
   cgroups: readonly string[];
+}
+
+/** The running helper, for the caller to signal it or resize its pty. */
+export interface SandboxHandle {
+  /** Host pid of the tsbuild-sandbox process. */
+  readonly helperPid: number;
+  /** Send a signal to the helper (SIGTERM/INT/HUP/QUIT/USR1/USR2 reach the
+   * command; SIGPWR kills the sandbox and cleans up). False if it is gone. */
+  signal(sig: NodeJS.Signals): boolean;
+  /** New pty window size (with `spec.tty`; ignored otherwise). */
+  resize(rows: number, cols: number): void;
 }
 
 export interface SandboxIo {
@@ -33,6 +44,8 @@ export interface SandboxIo {
   signal?: AbortSignal;
   /** Called once the command has been exec'd. */
   onStart?: (info: SandboxStart) => void;
+  /** Called as soon as the helper process exists. */
+  onSpawn?: (handle: SandboxHandle) => void;
   /** Helper binary; default findSandboxBinary(). */
   binary?: string;
 }
@@ -51,6 +64,8 @@ export interface SandboxResult {
 
 const SPEC_FD = 3;
 const STATUS_FD = 4;
+/** Window sizes for a tty sandbox, as "ROWS COLS\n" lines. */
+const CONTROL_FD = 5;
 /** The helper's "kill the sandbox now and clean up" signal (native/README.md). */
 const KILL_SIGNAL = 'SIGPWR';
 /** How long the helper gets to tear the sandbox down before it is SIGKILLed. */
@@ -69,6 +84,20 @@ function abortError(signal: AbortSignal): SandboxError {
 }
 
 export function runSandbox(spec: SandboxSpec, io: SandboxIo = {}): Promise<SandboxResult> {
+  return driveHelper(['run'], spec, io);
+}
+
+/**
+ * Run one more command in the running sandbox whose init has host pid
+ * `initPid` (its namespaces and cgroup, the spec's user, capabilities and
+ * seccomp filter). The result's `pid` is the command's host pid; `oom`
+ * and the figures are not measured for it (false / null).
+ */
+export function execSandbox(initPid: number, spec: SandboxExecSpec, io: SandboxIo = {}): Promise<SandboxResult> {
+  return driveHelper(['exec', '--pid', String(initPid)], spec, io);
+}
+
+function driveHelper(command: string[], spec: SandboxSpec | SandboxExecSpec, io: SandboxIo): Promise<SandboxResult> {
   let binary: string;
   try {
     binary = io.binary ?? findSandboxBinary();
@@ -77,11 +106,14 @@ export function runSandbox(spec: SandboxSpec, io: SandboxIo = {}): Promise<Sandb
   }
   const { signal } = io;
   if (signal?.aborted === true) return Promise.reject(abortError(signal));
-  const wire: SandboxSpec = io.stdin !== undefined && spec.stdin === undefined ? { ...spec, stdin: 'inherit' } : spec;
+  const wire = io.stdin !== undefined && spec.stdin === undefined ? { ...spec, stdin: 'inherit' as const } : spec;
+  const tty = spec.tty !== undefined;
 
   return new Promise<SandboxResult>((resolve, reject) => {
-    const child = spawn(binary, ['run', '--spec-fd', String(SPEC_FD), '--status-fd', String(STATUS_FD)], {
-      stdio: [io.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    const args = [...command, '--spec-fd', String(SPEC_FD), '--status-fd', String(STATUS_FD)];
+    if (tty) args.push('--control-fd', String(CONTROL_FD));
+    const child = spawn(binary, args, {
+      stdio: [io.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', ...(tty ? (['pipe'] as const) : [])],
       // The helper needs PATH only to find slirp4netns; the command's
       // environment is spec.env, nothing else.
       env: { PATH: process.env.PATH ?? DEFAULT_PATH },
@@ -140,6 +172,26 @@ export function runSandbox(spec: SandboxSpec, io: SandboxIo = {}): Promise<Sandb
       protocol ??= err;
     });
 
+    const control = tty ? ((child.stdio as unknown as Array<Writable | null>)[CONTROL_FD] ?? null) : null;
+    control?.on('error', () => {});
+    if (child.pid !== undefined) {
+      const helperPid = child.pid;
+      io.onSpawn?.({
+        helperPid,
+        signal: (sig) => {
+          if (settled) return false;
+          try {
+            return child.kill(sig);
+          } catch {
+            return false;
+          }
+        },
+        resize: (rows, cols) => {
+          if (control !== null && !settled && rows > 0 && cols > 0) control.write(`${Math.floor(rows)} ${Math.floor(cols)}\n`);
+        },
+      });
+    }
+
     const specStream = child.stdio[SPEC_FD] as Writable;
     // The helper may exit before reading it all (EPIPE); its status says why.
     specStream.on('error', () => {});
@@ -156,6 +208,7 @@ export function runSandbox(spec: SandboxSpec, io: SandboxIo = {}): Promise<Sandb
       if (settled) return;
       settled = true;
       clearTimeout(escalation);
+      control?.destroy();
       signal?.removeEventListener('abort', onAbort);
       if (io.stdin !== undefined && child.stdin !== null) io.stdin.unpipe(child.stdin);
       if (protocol === null) {

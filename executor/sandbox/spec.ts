@@ -9,6 +9,8 @@ export interface OverlayRootfs {
   upper: string;
   /** overlayfs work directory, on the same filesystem as `upper`. */
   work: string;
+  /** Make the root mount read-only once every mount point exists (`run --read-only`). */
+  readonly?: boolean;
 }
 
 /** A plain directory as the root (bind-mounted). */
@@ -37,10 +39,28 @@ export interface TmpfsMount {
 
 export type SandboxMount = BindMount | TmpfsMount;
 
+/** Join an existing network namespace (a file such as /run/netns/NAME), set
+ * up by the caller: the helper enters it before it creates the sandbox. */
+export interface SandboxNetns {
+  netns: string;
+  /** IPv4 settings the helper applies to an interface in the namespace
+   * before the command starts: "A.B.C.D/N", and a default route via `gateway`. */
+  interface?: { name: string; address: string; gateway?: string };
+}
+
 /** `none`: own netns with loopback only; `host`: the host's netns;
  * `default`: own netns with outbound access through slirp4netns
- * (10.0.2.100/24, gateway 10.0.2.2 = the host's loopback, DNS 10.0.2.3). */
-export type SandboxNetwork = 'none' | 'host' | 'default';
+ * (10.0.2.100/24, gateway 10.0.2.2 = the host's loopback, DNS 10.0.2.3);
+ * `{netns}`: the given namespace (its loopback is brought up). */
+export type SandboxNetwork = 'none' | 'host' | 'default' | SandboxNetns;
+
+/** A pty in the sandbox is the command's controlling terminal and stdio;
+ * the helper relays it to its stdout (and its stdin to it). Rows and
+ * columns of 0 leave the size unset. */
+export interface SandboxTty {
+  rows?: number;
+  cols?: number;
+}
 
 export interface SandboxLimits {
   /** Bytes of memory (and memory+swap); absent: unlimited. */
@@ -87,4 +107,10 @@ export interface SandboxSpec {
   seccomp?: boolean;
   /** 'null' (default): /dev/null; 'inherit': the helper's stdin (a pipe from runSandbox). */
   stdin?: 'null' | 'inherit';
+  /** Allocate a pty for the command (stdout carries everything; stderr stays empty). */
+  tty?: SandboxTty;
 }
+
+/** `tsbuild-sandbox exec`: one more process in a running sandbox, which
+ * it joins (namespaces and cgroup) from its init's host pid. */
+export type SandboxExecSpec = Pick<SandboxSpec, 'args' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'capabilities' | 'seccomp' | 'stdin' | 'tty'>;

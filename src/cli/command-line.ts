@@ -40,6 +40,7 @@ export interface ParsedCommand {
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', type: 'string', value: 'dir', description: 'state directory (default: $TSBUILD_ROOT, /var/lib/tsbuild for root, else $XDG_DATA_HOME/tsbuild)' },
   { name: 'debug', type: 'boolean', description: 'print stack traces and internal details on errors' },
+  { name: 'insecure-registry', type: 'string', multiple: true, value: 'host', description: 'talk plain HTTP to this registry host[:port] (repeatable; loopback always is)' },
   { name: 'help', short: 'h', type: 'boolean', description: 'show help' },
 ];
 

@@ -17,6 +17,7 @@ import { resolveRoot } from '../root.js';
 import type { ProgressMode } from '../render/progress.js';
 import { parseJobs, runBuild } from './run-build.js';
 import { parseLimits, parseSecrets, parseSsh } from './build-limits.js';
+import { parseBuildRemote } from './build-remote.js';
 import { bool, list, str, type ParsedCommand } from '../cli/command-line.js';
 import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
@@ -201,6 +202,7 @@ export async function buildCommand(cmd: ParsedCommand, io: Io): Promise<number> 
           limits: parseLimits({ memory: str(values, 'memory'), cpus: str(values, 'cpus'), pids: str(values, 'pids-limit') }),
           secrets: parseSecrets(list(values, 'secret'), io.env),
           ssh: parseSsh(list(values, 'ssh'), io.env),
+          remote: parseBuildRemote(values, io.env),
         },
         df,
         planOptions,

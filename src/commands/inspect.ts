@@ -1,10 +1,23 @@
-// `tsbuild inspect NAME|ID...`: a JSON array of docker-like image objects,
-// plus what docker leaves out: the history, the manifest and its descriptor.
+// `tsbuild inspect NAME|ID...`: a JSON array of docker-like objects. A name
+// or ID is looked up among containers first, like docker; images get what
+// docker leaves out too: the history, the manifest and its descriptor.
 import type { ParsedCommand } from '../cli/command-line.js';
 import { ImageError, findLocalImage, readImage, type ImageDetails, type LocalImageMatch } from '../image/index.js';
 import type { Io } from '../io.js';
 import { tryParseReference } from '../../registry/index.js';
 import { familiar, forEachArgument, openCommandStore } from './image-command-support.js';
+import { findContainer, inspectContainer, isContainerError } from '../container/index.js';
+import { resolveRoot } from '../root.js';
+
+/** The container `text` names, inspected, or null when no container has that name or ID. */
+async function tryInspectContainer(root: string, text: string): Promise<Record<string, unknown> | null> {
+  try {
+    return inspectContainer(root, await findContainer(root, text));
+  } catch (err) {
+    if (isContainerError(err, 'TSB_CONTAINER_NOT_FOUND')) return null;
+    throw err;
+  }
+}
 
 export function inspectImage(image: LocalImageMatch, d: ImageDetails): Record<string, unknown> {
   const repoDigests = [...new Set(image.names.map((n) => `${tryParseReference(n)?.familiarName() ?? n}@${d.manifestDigest}`))];
@@ -36,7 +49,13 @@ export async function inspectCommand(cmd: ParsedCommand, io: Io): Promise<number
   const store = await openCommandStore(cmd, io);
   const found: Array<Record<string, unknown>> = [];
   const missing: string[] = [];
+  const root = resolveRoot(cmd.values, io.env);
   await forEachArgument(cmd.positionals, io, async (text) => {
+    const container = await tryInspectContainer(root, text);
+    if (container !== null) {
+      found.push(container);
+      return;
+    }
     const image = await findLocalImage(store, text);
     if (image === null) {
       missing.push(text);

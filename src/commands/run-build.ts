@@ -1,6 +1,6 @@
-// The build proper: resolve the images the plan names (local store only
-// until registry pulls land), re-plan with their configs, execute, and
-// write the image and its tags.
+// The build proper: resolve the images the plan names (the local store,
+// else their registry: see build-remote.ts), re-plan with their configs,
+// execute, and write the image, its tags, pushes and cache exports.
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import {
@@ -17,21 +17,15 @@ import { executeGraph, type ResolvedImage, type RunLimits, type SecretSource } f
 import { createSandboxRunner, findSandboxBinary } from '../../executor/sandbox/index.js';
 import { parseReference } from '../../registry/index.js';
 import { openStore, type ContentStore } from '../store/index.js';
-import { resolveLocalImage } from '../image/resolve-local-image.js';
 import { writeImage, type WrittenImage } from '../image/write-image.js';
 import { resolveOciLayoutImage } from '../image/oci-layout.js';
 import { parseOutputSpecs, writeOutputs } from '../image/outputs.js';
 import { writeImageIdFile, writeMetadataFile } from '../image/metadata-file.js';
-import { CliError, TsbuildError } from '../errors.js';
+import { CliError } from '../errors.js';
 import { createRenderer, type ProgressMode } from '../render/progress.js';
 import type { Io } from '../io.js';
 import type { BuildOptions } from './build.js';
-
-export class ImageNotFoundError extends TsbuildError {
-  constructor(ref: string) {
-    super('TSB_IMAGE_NOT_FOUND', `image "${ref}" was not found in the local store (pulling from registries is not implemented yet)`);
-  }
-}
+import { applyPush, BuildRemote, checkPushNames, type BuildRemoteOptions } from './build-remote.js';
 
 /** Every image reference the plan uses: FROM bases and --from / from= images. */
 export function imageRefs(graph: BuildGraph): string[] {
@@ -46,7 +40,7 @@ export function imageRefs(graph: BuildGraph): string[] {
   return [...refs].sort();
 }
 
-async function resolveImages(store: ContentStore, refs: string[], platform: string, contextDir: string): Promise<Map<string, ResolvedImage>> {
+async function resolveImages(store: ContentStore, refs: string[], platform: string, contextDir: string, remote: BuildRemote): Promise<Map<string, ResolvedImage>> {
   const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
   const plat = variant ? { os, architecture, variant } : { os, architecture };
   const out = new Map<string, ResolvedImage>();
@@ -54,8 +48,7 @@ async function resolveImages(store: ContentStore, refs: string[], platform: stri
     // oci-layout:// paths are relative to the context, like BuildKit's named contexts
     const img = ref.startsWith('oci-layout://')
       ? await resolveOciLayoutImage(store, ref, { baseDir: contextDir, platform: plat })
-      : await resolveLocalImage(store, ref, { platform: plat });
-    if (!img) throw new ImageNotFoundError(ref);
+      : await remote.resolveImage(ref, plat);
     out.set(ref, img);
   }
   return out;
@@ -81,42 +74,50 @@ export interface RunBuildOptions extends BuildOptions {
   limits: RunLimits;
   secrets: Map<string, SecretSource>;
   ssh: Map<string, string>;
+  remote: BuildRemoteOptions;
 }
 
 export async function runBuild(opts: RunBuildOptions, df: Dockerfile, planOptions: PlanOptions, io: Io): Promise<BuildResult> {
   const tags = opts.tags.map((t) => parseReference(t).canonical());
   // Outputs are checked before any work, so a bad --output costs nothing.
-  const outputs = parseOutputSpecs(opts.outputs);
+  const outputs = applyPush(parseOutputSpecs(opts.outputs), opts.remote.push);
+  checkPushNames(outputs, tags);
   const store = await openStore(opts.root);
-  const firstPlan = planBuild(df, planOptions);
-  const platform = firstPlan.stages.find((s) => s.index === firstPlan.target)?.platform ?? 'linux/amd64';
-  const images = await resolveImages(store, imageRefs(firstPlan), platform, opts.contextDir);
-  const bases: Record<string, BaseImage> = {};
-  const byRef: Record<string, ResolvedImage> = {};
-  for (const [text, img] of images) {
-    bases[text] = { ref: img.ref, digest: img.manifestDigest, config: img.config, platform: `${img.platform.os}/${img.platform.architecture}` };
-    byRef[text] = img;
-    byRef[img.ref] = img;
-  }
-  const graph = images.size > 0 ? planBuild(df, { ...planOptions, bases }) : firstPlan;
-
-  const noCacheStages = new Set<number>();
-  for (const name of opts.noCacheFilter) {
-    const stage = df.stages.find((s) => s.from.stageName?.toLowerCase() === name.toLowerCase() || String(s.index) === name);
-    if (!stage) throw new CliError('TSB_CLI_USAGE', `--no-cache-filter: no stage named "${name}"`);
-    noCacheStages.add(stage.index);
-  }
-  const ignore = readDockerignore(opts.contextDir, opts.dockerfile.path === '-' ? join(opts.contextDir, 'Dockerfile') : opts.dockerfile.path);
-  const sde = io.env.SOURCE_DATE_EPOCH ?? opts.buildArgs['SOURCE_DATE_EPOCH'];
-  if (sde !== undefined && !/^\d+$/.test(sde)) throw new CliError('TSB_CLI_USAGE', `invalid SOURCE_DATE_EPOCH "${sde}": expected seconds since the epoch`);
-
   const renderer = createRenderer(opts.quiet ? 'quiet' : opts.progress, io.errStream, io.err);
+  const remote = new BuildRemote(store, opts.remote, {
+    note: (t) => renderer.note(t),
+    event: (e) => renderer.onEvent(e),
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
   try {
+    const firstPlan = planBuild(df, planOptions);
+    const platform = firstPlan.stages.find((s) => s.index === firstPlan.target)?.platform ?? 'linux/amd64';
+    const images = await resolveImages(store, imageRefs(firstPlan), platform, opts.contextDir, remote);
+    const bases: Record<string, BaseImage> = {};
+    const byRef: Record<string, ResolvedImage> = {};
+    for (const [text, img] of images) {
+      bases[text] = { ref: img.ref, digest: img.manifestDigest, config: img.config, platform: `${img.platform.os}/${img.platform.architecture}` };
+      byRef[text] = img;
+      byRef[img.ref] = img;
+    }
+    const graph = images.size > 0 ? planBuild(df, { ...planOptions, bases }) : firstPlan;
+
+    const noCacheStages = new Set<number>();
+    for (const name of opts.noCacheFilter) {
+      const stage = df.stages.find((s) => s.from.stageName?.toLowerCase() === name.toLowerCase() || String(s.index) === name);
+      if (!stage) throw new CliError('TSB_CLI_USAGE', `--no-cache-filter: no stage named "${name}"`);
+      noCacheStages.add(stage.index);
+    }
+    const ignore = readDockerignore(opts.contextDir, opts.dockerfile.path === '-' ? join(opts.contextDir, 'Dockerfile') : opts.dockerfile.path);
+    const sde = io.env.SOURCE_DATE_EPOCH ?? opts.buildArgs['SOURCE_DATE_EPOCH'];
+    if (sde !== undefined && !/^\d+$/.test(sde)) throw new CliError('TSB_CLI_USAGE', `invalid SOURCE_DATE_EPOCH "${sde}": expected seconds since the epoch`);
+
     // The sandbox is looked for only when the build has RUN steps, so a
     // COPY-only build works without the native helper.
     const needsSandbox = Object.values(graph.steps).some((s) => s.kind === 'exec');
     const sandbox = needsSandbox ? (findSandboxBinary(), createSandboxRunner()) : undefined;
-    const outcome = await executeGraph(graph, { store, images: byRef, ...(sandbox ? { sandbox } : {}) }, {
+    await remote.importCaches();
+    const outcome = await executeGraph(graph, { store, images: byRef, ...(sandbox ? { sandbox } : {}), ...remote.executorDeps() }, {
       limits: opts.limits,
       secrets: opts.secrets,
       ssh: opts.ssh,
@@ -130,16 +131,19 @@ export async function runBuild(opts: RunBuildOptions, df: Dockerfile, planOption
       emit: (e) => renderer.onEvent(e),
     });
     renderer.note('exporting to image');
-    const image = await writeImage(store, outcome.image);
+    await remote.prepareExport(outcome.image.layers, outputs, tags);
+    const image = await writeImage(store, outcome.image, { allowMissing: remote.allowMissing });
     renderer.note(`writing image ${image.config.digest} done`);
-    await writeOutputs(store, image, outputs, tags, { stdout: io.stdout });
+    await writeOutputs(store, image, outputs, tags, { stdout: io.stdout, push: (names) => remote.push(image, names) });
     for (const t of tags) renderer.note(`naming to ${t} done`);
     for (const o of outputs) renderer.note(`exporting to ${o.type}${'dest' in o && o.dest ? ` ${o.dest}` : ''} done`);
+    await remote.exportCaches(graph, outcome.results);
     if (opts.iidfile) await writeImageIdFile(opts.iidfile, image);
     if (opts.metadataFile) await writeMetadataFile(opts.metadataFile, image, tags);
     return { image, tags, graph };
   } finally {
     renderer.done();
+    await remote.close();
   }
 }
 

@@ -11,8 +11,10 @@
 //   DIR / -                         shorthands for type=local,dest=DIR / type=tar,dest=-
 //
 // name= (repeatable, or comma-separated inside quotes) names the image in
-// image/oci/docker outputs instead of -t. push=true and type=registry
-// belong to the registry client and are rejected until it lands.
+// image/oci/docker outputs instead of -t. type=image,push=true (and its
+// buildx alias type=registry) also pushes every name to its registry,
+// through the `push` function the caller passes (src/image does not talk
+// to registries).
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseReference, isInvalidReferenceError } from '../../registry/index.js';
@@ -30,7 +32,7 @@ import type { WrittenImage } from './write-image.js';
 
 /** `dest` is an absolute path, or '-' for stdout. */
 export type OutputSpec =
-  | { type: 'image'; names: string[] }
+  | { type: 'image'; names: string[]; push: boolean }
   | { type: 'oci'; dest: string; tar: boolean; names: string[] }
   | { type: 'docker'; dest: string; names: string[] }
   | { type: 'local'; dest: string }
@@ -117,7 +119,10 @@ export function parseOutputSpec(spec: string, cwd: string = process.cwd()): Outp
   const type = one('type');
   if (type === undefined) throw usage(spec, 'missing type= (image, oci, docker, local, tar, cacheonly)');
   if (type === 'registry') {
-    throw new CliError('TSB_CLI_NOT_IMPLEMENTED', `--output "${spec}": pushing to a registry is not implemented yet`);
+    for (const key of values.keys()) if (!['type', 'name', 'push'].includes(key)) throw usage(spec, `type=registry does not take ${key}=`);
+    const push = one('push');
+    if (push !== undefined && !parseBool(spec, 'push', push)) throw usage(spec, 'type=registry always pushes; use type=image for push=false');
+    return { type: 'image', names: parseNames(spec, values.get('name') ?? []), push: true };
   }
   if (!(type in ALLOWED_KEYS)) throw usage(spec, `unknown type "${type}": expected image, oci, docker, local, tar or cacheonly`);
   const kind = type as OutputSpec['type'];
@@ -140,10 +145,7 @@ export function parseOutputSpec(spec: string, cwd: string = process.cwd()): Outp
   switch (kind) {
     case 'image': {
       const push = one('push');
-      if (push !== undefined && parseBool(spec, 'push', push)) {
-        throw new CliError('TSB_CLI_NOT_IMPLEMENTED', `--output "${spec}": push=true is not implemented yet`);
-      }
-      return { type: 'image', names: names() };
+      return { type: 'image', names: names(), push: push !== undefined && parseBool(spec, 'push', push) };
     }
     case 'oci': {
       const d = dest();
@@ -176,6 +178,8 @@ export function parseOutputSpecs(specs: readonly string[], cwd: string = process
 export interface WriteOutputsOptions {
   /** Where dest=- goes (binary, never ended). */
   stdout: Writable;
+  /** Push the image under these canonical names (type=image,push=true). */
+  push?(names: readonly string[]): Promise<void>;
 }
 
 export interface WriteOutputsResult {
@@ -196,7 +200,7 @@ export async function writeOutputs(
   opts: WriteOutputsOptions,
 ): Promise<WriteOutputsResult> {
   const result: WriteOutputsResult = { tagged: [] };
-  const list: readonly OutputSpec[] = outputs.length === 0 ? [{ type: 'image', names: [] }] : outputs;
+  const list: readonly OutputSpec[] = outputs.length === 0 ? [{ type: 'image', names: [], push: false }] : outputs;
   const named = (names: readonly string[]): string[] => (names.length > 0 ? [...names] : [...tags]);
   const exportImage = (names: readonly string[]): ExportImage[] => [{ target: image.manifest, names: named(names) }];
   let layers: LayerRef[] | null = null;
@@ -210,6 +214,11 @@ export async function writeOutputs(
         if (names.length === 0) await keepUntagged(store, image.manifest);
         else await dropUntagged(store, image.manifest.digest);
         result.tagged.push(...names.filter((n) => !result.tagged.includes(n)));
+        if (out.push) {
+          if (names.length === 0) throw new CliError('TSB_CLI_USAGE', 'push=true needs a name: give -t or name=');
+          if (opts.push === undefined) throw new CliError('TSB_CLI_NOT_IMPLEMENTED', 'push=true: no registry access in this context');
+          await opts.push(names);
+        }
         break;
       }
       case 'oci':

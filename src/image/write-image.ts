@@ -146,13 +146,15 @@ export function manifestJson(config: Descriptor, layers: readonly Descriptor[]):
 
 /**
  * Write the config and manifest of `built` into `store` (its layers must
- * already be there) and return their descriptors. Tags nothing: the caller
- * decides which names point at the manifest.
+ * already be there, except those `opts.allowMissing` accepts: layers a push
+ * mounts from the registry instead of fetching) and return their
+ * descriptors. Tags nothing: the caller decides which names point at the
+ * manifest.
  */
-export async function writeImage(store: ContentStore, built: BuiltImage): Promise<WrittenImage> {
+export async function writeImage(store: ContentStore, built: BuiltImage, opts: { allowMissing?(digest: Digest): boolean } = {}): Promise<WrittenImage> {
   built.layers.forEach(checkLayer);
   for (const layer of built.layers) {
-    if (!(await store.hasBlob(layer.digest))) {
+    if (!(await store.hasBlob(layer.digest)) && opts.allowMissing?.(layer.digest) !== true) {
       throw new ImageError('TSB_IMAGE_INVALID', `layer ${layer.digest} is not in the store`, { digest: layer.digest });
     }
   }

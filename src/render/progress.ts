@@ -40,9 +40,14 @@ class PlainRenderer implements Renderer {
       case 'step-log':
         for (const line of e.data.replace(/\n$/, '').split('\n')) this.write(`#${this.num(e.step)} ${line}\n`);
         return;
-      case 'step-done':
-        this.write(`#${this.num(e.step)} DONE ${seconds(e.durationMs)}\n\n`);
+      case 'step-done': {
+        const usage =
+          e.memoryPeak != null || e.cpuUsec != null
+            ? ` (peak ${e.memoryPeak != null ? `${(e.memoryPeak / 1048576).toFixed(1)} MiB` : '?'}, cpu ${e.cpuUsec != null ? seconds(e.cpuUsec / 1000) : '?'})`
+            : '';
+        this.write(`#${this.num(e.step)} DONE ${seconds(e.durationMs)}${usage}\n\n`);
         return;
+      }
       case 'step-error':
         this.write(`#${this.num(e.step)} ERROR: ${e.message}\n\n`);
         return;

@@ -274,3 +274,19 @@ describe('COPY --parents', () => {
     expect(await readFile(join(fs, 'q/app/main.c'), 'utf8')).toBe('main');
   });
 });
+
+describe('extended attributes', () => {
+  test('COPY keeps user xattrs of context files and reports binary ones it cannot keep', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const ctx = await (await import('../helpers/build-inline.js')).tempDir();
+    await writeFile(join(ctx, 'f'), 'x');
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+    execFileSync('setfattr', ['-n', 'user.origin', '-v', 'context', join(ctx, 'f')]);
+    execFileSync('setfattr', ['-n', 'user.blob', '-v', '0xff00', join(ctx, 'f')]);
+    const b = await buildInline({ Dockerfile: 'FROM scratch\nCOPY f /f\n' }, { contextDir: ctx });
+    const layer = b.image.layers[0]!;
+    const tar = execFileSync('sh', ['-c', `gzip -dc < '${b.store.blobPath(layer.digest)}'`]).toString('latin1');
+    expect(tar).toContain('SCHILY.xattr.user.origin=context');
+    expect(b.events.some((e) => e.type === 'step-log' && e.data.includes('user.blob'))).toBe(true);
+  });
+});

@@ -19,9 +19,11 @@ describe('parseOutputSpec', () => {
     ['type=local,dest=rootfs', { type: 'local', dest: '/work/ctx/rootfs' }],
     ['type=tar,dest=fs.tar', { type: 'tar', dest: '/work/ctx/fs.tar' }],
     ['type=tar,dest=-', { type: 'tar', dest: '-' }],
-    ['type=image,name=app:1', { type: 'image', names: ['docker.io/library/app:1'] }],
-    ['type=image,name=app:1,push=false', { type: 'image', names: ['docker.io/library/app:1'] }],
-    ['type=image', { type: 'image', names: [] }],
+    ['type=image,name=app:1', { type: 'image', names: ['docker.io/library/app:1'], push: false }],
+    ['type=image,name=app:1,push=false', { type: 'image', names: ['docker.io/library/app:1'], push: false }],
+    ['type=image,name=app:1,push=true', { type: 'image', names: ['docker.io/library/app:1'], push: true }],
+    ['type=registry,name=localhost:5000/app', { type: 'image', names: ['localhost:5000/app:latest'], push: true }],
+    ['type=image', { type: 'image', names: [], push: false }],
     ['type=cacheonly', { type: 'cacheonly' }],
     ['TYPE=local,DEST=d', { type: 'local', dest: '/work/ctx/d' }],
     // Shorthands, as buildx: a bare path is local, "-" is a tar on stdout.
@@ -48,8 +50,9 @@ describe('parseOutputSpec', () => {
     ['type=local,dest=a,dest=b', 'TSB_CLI_USAGE'],
     ['type=local,dest=a,junk', 'TSB_CLI_USAGE'],
     ['type=local,"dest=a', 'TSB_CLI_USAGE'],
-    ['type=image,name=app,push=true', 'TSB_CLI_NOT_IMPLEMENTED'],
-    ['type=registry,name=app', 'TSB_CLI_NOT_IMPLEMENTED'],
+    ['type=image,name=app,push=maybe', 'TSB_CLI_USAGE'],
+    ['type=registry,name=app,push=false', 'TSB_CLI_USAGE'],
+    ['type=registry,name=app,dest=x', 'TSB_CLI_USAGE'],
   ])('%j is rejected with %s naming the spec', (spec, code) => {
     let caught: unknown;
     try {

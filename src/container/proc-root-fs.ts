@@ -1,0 +1,45 @@
+// A running container's files as a SourceFs, through /proc/<init>/root
+// (the live overlay, changes included): for `exec -u NAME`, which docker
+// resolves against the container's current /etc/passwd and /etc/group.
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FileInfo, SourceFs } from '../../executor/index.js';
+
+export class ProcRootFs implements SourceFs {
+  readonly #root: string;
+
+  constructor(initPid: number) {
+    this.#root = `/proc/${initPid}/root`;
+  }
+
+  async lstat(rel: string): Promise<FileInfo | null> {
+    const hostPath = join(this.#root, rel);
+    try {
+      const st = lstatSync(hostPath);
+      const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'char';
+      return {
+        type,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        size: st.size,
+        mtime: st.mtime,
+        dev: st.dev,
+        ino: st.ino,
+        rdev: st.rdev,
+        ctimeMs: st.ctimeMs,
+        hostPath,
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  async readdir(rel: string): Promise<string[]> {
+    return readdirSync(join(this.#root, rel)).sort();
+  }
+
+  async readlink(rel: string): Promise<string> {
+    return readlinkSync(join(this.#root, rel));
+  }
+}
