@@ -17,6 +17,7 @@ import { resolveRoot } from '../root.js';
 import type { ProgressMode } from '../render/progress.js';
 import { parseJobs, runBuild } from './run-build.js';
 import { parseLimits, parseSecrets, parseSsh } from './build-limits.js';
+import { readStdinContext, type StdinContext } from './stdin-context.js';
 import { parseBuildRemote } from './build-remote.js';
 import { bool, list, str, type ParsedCommand } from '../cli/command-line.js';
 import { CliError } from '../errors.js';
@@ -57,22 +58,29 @@ function parseCall(text: string | undefined): BuildOptions['call'] {
   return { method, format };
 }
 
-export function resolveBuildOptions(cmd: ParsedCommand, env: NodeJS.ProcessEnv, readStdin: () => string): BuildOptions {
+export function resolveBuildOptions(
+  cmd: ParsedCommand,
+  env: NodeJS.ProcessEnv,
+  readStdin: () => string,
+  stdinContext: StdinContext | null = null,
+): BuildOptions {
   const { values, positionals } = cmd;
-  const contextArg = positionals[0] as string;
-  if (contextArg === '-') {
-    throw new CliError('TSB_CLI_NOT_IMPLEMENTED', 'tsbuild build: a context tar on stdin ("-") is not implemented yet');
-  }
+  const contextArg = stdinContext ? stdinContext.dir : (positionals[0] as string);
   const contextDir = resolve(contextArg);
   if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
     throw new CliError('TSB_CLI_FILE', `unable to prepare context: path "${contextArg}" not found or not a directory`);
   }
   const fileArg = str(values, 'file');
   let dockerfile: BuildOptions['dockerfile'];
-  if (fileArg === '-') {
+  if (stdinContext?.dockerfileText != null) {
+    if (fileArg !== undefined) throw new CliError('TSB_CLI_USAGE', 'tsbuild build -: stdin holds a Dockerfile, so -f cannot name another one');
+    dockerfile = { path: '-', name: 'Dockerfile', text: stdinContext.dockerfileText };
+  } else if (fileArg === '-') {
+    if (stdinContext) throw new CliError('TSB_CLI_USAGE', 'tsbuild build: -f - and a context on stdin (-) cannot both read stdin');
     dockerfile = { path: '-', name: 'Dockerfile', text: readStdin() };
   } else {
-    const path = fileArg === undefined ? resolve(contextDir, 'Dockerfile') : resolve(fileArg);
+    // With a context archive on stdin, -f names a file inside it, as in docker.
+    const path = fileArg === undefined ? resolve(contextDir, 'Dockerfile') : stdinContext ? resolve(contextDir, fileArg) : resolve(fileArg);
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -115,7 +123,15 @@ export async function buildCommand(cmd: ParsedCommand, io: Io): Promise<number> 
     for (const r of lintRuleList) io.out(`${r.name.padEnd(34)}${r.description}\n`);
     return 0;
   }
-  const opts = resolveBuildOptions(cmd, io.env, io.readStdin);
+  const stdinContext = cmd.positionals[0] === '-' ? await readStdinContext(io.openStdin()) : null;
+  try {
+    return await buildWithOptions(cmd, io, resolveBuildOptions(cmd, io.env, io.readStdin, stdinContext));
+  } finally {
+    await stdinContext?.cleanup();
+  }
+}
+
+async function buildWithOptions(cmd: ParsedCommand, io: Io, opts: BuildOptions): Promise<number> {
   const file = opts.dockerfile.name;
   io.recordSource('dockerfile', opts.dockerfile.text);
   readDockerignore(opts.contextDir, opts.dockerfile.path === '-' ? resolve(opts.contextDir, 'Dockerfile') : opts.dockerfile.path);

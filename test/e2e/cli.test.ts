@@ -130,6 +130,21 @@ describe('build', () => {
     expect(built.code).toBe(0);
   });
 
+  test('CONTEXT "-" takes a context tar (plain or gzip) or a bare Dockerfile on stdin', () => {
+    const root = context({});
+    const dirBuild = tsbuild(['--root', root, 'build', '-q', HELLO]);
+    const tar = spawnSync('tar', ['-C', HELLO, '-czf', '-', '.']).stdout;
+    const r = spawnSync(BIN, ['--root', root, 'build', '-q', '-'], { input: tar, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    // same context, same image, whichever way it arrives
+    expect(r.stdout).toBe(dirBuild.stdout);
+    const bare = tsbuild(['--root', root, 'build', '-q', '-'], { input: 'FROM scratch\nLABEL from=stdin\n' });
+    expect(bare.code).toBe(0);
+    const bad = tsbuild(['--root', root, 'build', '-q', '-'], { input: 'FROM scratch\nCOPY missing /\n' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('not found in build context');
+  });
+
   test('--target selects a stage and an unknown target fails', () => {
     const dir = context({ Dockerfile: 'FROM scratch AS a\nLABEL a=1\nFROM scratch AS b\nLABEL b=1\n' });
     const r = tsbuild(['--root', context({}), 'build', '--progress', 'plain', '--target', 'a', dir]);
