@@ -5,7 +5,7 @@ export { StepFailedError, CacheError, InternalError } from './errors.js';
 export { Snapshots } from './snapshots.js';
 export { LayeredFs } from './layered-fs.js';
 export { resolveRunUser, type RunUser } from './run-user.js';
-export { resolveInRoot, type SourceFs, type FileInfo } from './source-fs.js';
+export { resolveInRoot, toInfo, type SourceFs, type FileInfo } from './source-fs.js';
 export type { SandboxRunner, RunLimits } from './run-step.js';
 export type { SecretSource } from './run-mounts.js';
 export type * from './types.js';

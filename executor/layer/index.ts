@@ -25,3 +25,4 @@ export { applyLayer, type ApplyOptions, type ApplyResult } from './extract.js';
 export type { WhiteoutMode, XattrRecord } from './applier.js';
 export { detectCompression, type ArchiveCompression } from './decompress.js';
 export { MAX_PATH_BYTES, MAX_PATH_COMPONENTS } from './safe-path.js';
+export { addPackEntry, packEntryDrained, type PackEntrySink } from './pack-entry.js';

@@ -7,9 +7,10 @@
 // tar-stream emits is named `PaxHeader` and carries the entry's own clamped
 // mtime, so it holds nothing that varies between runs either.
 import { Readable } from 'node:stream';
-import { pack, type Header, type Pack } from 'tar-stream';
+import { pack, type Header } from 'tar-stream';
 import type { LayerEntry, LayerEntryType } from './entry.js';
 import { LayerError } from './errors.js';
+import { addPackEntry, packEntryDrained } from './pack-entry.js';
 
 export interface PackOptions {
   /** Seconds since the epoch; later mtimes are clamped to it. */
@@ -106,32 +107,6 @@ export function toTarHeader(entry: LayerEntry, opts: PackOptions): Header {
   return header;
 }
 
-function addEntry(tar: Pack, header: Header): { sink: ReturnType<Pack['entry']>; done: Promise<void> } {
-  let sink!: ReturnType<Pack['entry']>;
-  const done = new Promise<void>((resolve, reject) => {
-    sink = tar.entry(header, (err) => (err ? reject(err) : resolve()));
-  });
-  // Observed by the caller later; never an unhandled rejection meanwhile.
-  done.catch(() => undefined);
-  // A sink's failure also reaches `done` and the pack stream; without a
-  // listener streamx would rethrow it as an uncaught exception.
-  sink.on('error', () => undefined);
-  return { sink, done };
-}
-
-/** Wait until a streamx writable drains or goes away. */
-function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      sink.off('drain', done);
-      sink.off('close', done);
-      resolve();
-    };
-    sink.on('drain', done);
-    sink.on('close', done);
-  });
-}
-
 /**
  * Encode `entries` as an uncompressed tar stream. Entries are written in the
  * order given; each file body is streamed to the end before the next entry
@@ -195,7 +170,7 @@ export function packTar(entries: AsyncIterable<LayerEntry>, opts: PackOptions = 
 
   const writeEntry = async (entry: LayerEntry): Promise<void> => {
     const header = toTarHeader(entry, opts);
-    const { sink, done } = addEntry(tar, header);
+    const { sink, done } = addPackEntry(tar, header);
     if (entry.type !== 'file') {
       await done;
       return;
@@ -210,7 +185,7 @@ export function packTar(entries: AsyncIterable<LayerEntry>, opts: PackOptions = 
           // Checked before writing: tar-stream would emit the excess bytes
           // and only complain at the end, leaving a corrupt archive behind.
           if (written > entry.size) break;
-          if (!sink.write(chunk)) await drained(sink);
+          if (!sink.write(chunk)) await packEntryDrained(sink);
         }
       } finally {
         body.destroy();

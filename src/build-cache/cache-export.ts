@@ -8,12 +8,14 @@
 // hit. Layout: blobs are copied in (fetched first if lazy), index.json is
 // written last, replacing the entry with the same tag and keeping others.
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildGraph, StepId } from '../../parser/index.js';
 import type { StepResult } from '../../executor/index.js';
 import { isCodedError } from '../errors.js';
 import { ANNOTATION_REF_NAME, MEDIA_TYPE_OCI_INDEX } from '../image/media-types.js';
+import { isImageError } from '../image/errors.js';
+import { readExistingIndex } from '../image/oci-layout.js';
 import type { ContentStore, Descriptor, Digest } from '../store/index.js';
 import type { LazyBlobs } from '../remote/lazy-blobs.js';
 import { mountCandidate, storeSource } from '../remote/push-local.js';
@@ -86,22 +88,14 @@ async function writeAtomic(file: string, write: (tmp: string) => Promise<void>):
 }
 
 async function existingEntries(dir: string, tag: string): Promise<Descriptor[]> {
-  let text: string;
+  let entries: Descriptor[];
   try {
-    text = await readFile(path.join(dir, 'index.json'), 'utf8');
+    entries = await readExistingIndex(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    if (!isImageError(err)) throw err;
+    throw new CacheTransferError('TSB_CACHE_EXPORT', `${dir}/index.json exists and is not an OCI index: ${err.message}`, { cause: err });
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new CacheTransferError('TSB_CACHE_EXPORT', `${dir}/index.json exists and is not JSON`, { cause: err });
-  }
-  const manifests = (doc as { manifests?: unknown } | null)?.manifests;
-  if (!Array.isArray(manifests)) throw new CacheTransferError('TSB_CACHE_EXPORT', `${dir}/index.json exists and is not an OCI index`);
-  return (manifests as Descriptor[]).filter((d) => d?.annotations?.[ANNOTATION_REF_NAME] !== tag);
+  return entries.filter((d) => d?.annotations?.[ANNOTATION_REF_NAME] !== tag);
 }
 
 async function exportLocal(spec: Extract<CacheExportSpec, { type: 'local' }>, encoded: EncodedCache, ctx: CacheExportContext): Promise<void> {

@@ -3,7 +3,7 @@
 // resolves against the container's current /etc/passwd and /etc/group.
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FileInfo, SourceFs } from '../../executor/index.js';
+import { toInfo, type FileInfo, type SourceFs } from '../../executor/index.js';
 
 export class ProcRootFs implements SourceFs {
   readonly #root: string;
@@ -15,21 +15,7 @@ export class ProcRootFs implements SourceFs {
   async lstat(rel: string): Promise<FileInfo | null> {
     const hostPath = join(this.#root, rel);
     try {
-      const st = lstatSync(hostPath);
-      const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'char';
-      return {
-        type,
-        mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
-        size: st.size,
-        mtime: st.mtime,
-        dev: st.dev,
-        ino: st.ino,
-        rdev: st.rdev,
-        ctimeMs: st.ctimeMs,
-        hostPath,
-      };
+      return toInfo(lstatSync(hostPath), hostPath);
     } catch {
       return null;
     }

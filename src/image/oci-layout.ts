@@ -139,7 +139,8 @@ function outputError(dir: string, err: unknown): Error {
   return new ImageError('TSB_IMAGE_OUTPUT', `cannot write OCI layout ${dir}: ${code ?? (err as Error).message}`, { path: dir, cause: err });
 }
 
-async function readExistingIndex(dir: string): Promise<Descriptor[]> {
+/** The entries of an existing layout's index.json; [] when there is none. */
+export async function readExistingIndex(dir: string): Promise<Descriptor[]> {
   let text: string;
   try {
     text = await readFile(path.join(dir, OCI_INDEX_FILE), 'utf8');

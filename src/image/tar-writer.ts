@@ -4,33 +4,9 @@
 // (mtime 0, root, 0644/0755) so the same content gives the same archive.
 import type { Readable, Writable } from 'node:stream';
 import { pack, type Pack } from 'tar-stream';
-
-type EntrySink = ReturnType<Pack['entry']>;
+import { addPackEntry, packEntryDrained } from '../../executor/layer/index.js';
 
 const EPOCH = new Date(0);
-
-function entryDone(tar: Pack, header: Parameters<Pack['entry']>[0], body?: Buffer): { sink: EntrySink; done: Promise<void> } {
-  let sink!: EntrySink;
-  const done = new Promise<void>((resolve, reject) => {
-    const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-    sink = body === undefined ? tar.entry(header, cb) : tar.entry(header, body, cb);
-  });
-  done.catch(() => undefined);
-  sink.on('error', () => undefined);
-  return { sink, done };
-}
-
-function drained(sink: EntrySink): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      sink.off('drain', done);
-      sink.off('close', done);
-      resolve();
-    };
-    sink.on('drain', done);
-    sink.on('close', done);
-  });
-}
 
 export class TarWriter {
   readonly #tar: Pack = pack();
@@ -86,7 +62,7 @@ export class TarWriter {
       if (this.#dirs.has(dir)) continue;
       this.#dirs.add(dir);
       this.#check();
-      const { done } = entryDone(this.#tar, { name: `${dir}/`, type: 'directory', mode: 0o755, mtime: EPOCH, uid: 0, gid: 0 });
+      const { done } = addPackEntry(this.#tar, { name: `${dir}/`, type: 'directory', mode: 0o755, mtime: EPOCH, uid: 0, gid: 0 });
       await done;
     }
   }
@@ -100,7 +76,7 @@ export class TarWriter {
     await this.#parents(name);
     this.#check();
     const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    const { done } = entryDone(this.#tar, { name, type: 'file', size: body.length, mode: 0o644, mtime: EPOCH, uid: 0, gid: 0 }, body);
+    const { done } = addPackEntry(this.#tar, { name, type: 'file', size: body.length, mode: 0o644, mtime: EPOCH, uid: 0, gid: 0 }, body);
     await done;
   }
 
@@ -108,14 +84,14 @@ export class TarWriter {
   async stream(name: string, size: number, body: Readable): Promise<void> {
     await this.#parents(name);
     this.#check();
-    const { sink, done } = entryDone(this.#tar, { name, type: 'file', size, mode: 0o644, mtime: EPOCH, uid: 0, gid: 0 });
+    const { sink, done } = addPackEntry(this.#tar, { name, type: 'file', size, mode: 0o644, mtime: EPOCH, uid: 0, gid: 0 });
     let written = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         this.#check();
         written += chunk.length;
         if (written > size) break;
-        if (!sink.write(chunk)) await drained(sink);
+        if (!sink.write(chunk)) await packEntryDrained(sink);
       }
     } catch (err) {
       sink.destroy(err as Error);
