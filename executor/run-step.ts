@@ -58,9 +58,7 @@ function mib(n: number): string {
 /** Snapshots must carry their opaque xattrs before overlayfs can use them as lowers. */
 async function prepareLowers(inp: RunInputs): Promise<Snapshot[]> {
   const snaps = await Promise.all(inp.parentLayers.map((l) => inp.snapshots.ensure(l)));
-  for (const s of snaps) {
-    if (s.meta.opaqueDirs.length > 0) await inp.sandbox.setOpaque(s.meta.opaqueDirs.map((d) => join(s.dir, d)));
-  }
+  await inp.snapshots.markOpaque(snaps, (paths) => inp.sandbox.setOpaque(paths));
   return snaps;
 }
 
@@ -197,7 +195,8 @@ export async function runExecStep(inp: RunInputs): Promise<RunOutcome> {
       ...(inp.sourceDateEpoch !== undefined ? { sourceDateEpoch: inp.sourceDateEpoch } : {}),
       ...(inp.signal ? { signal: inp.signal } : {}),
     });
-    await inp.snapshots.commit(upper, written.diffID, opaque);
+    // overlayfs set the opaque xattrs in the upper dir itself
+    await inp.snapshots.commit(upper, written.diffID, opaque, { opaqueMarked: true });
     keepUpper = true;
     return {
       added: { digest: written.digest, diffID: written.diffID, size: written.size, mediaType: written.mediaType },

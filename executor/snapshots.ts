@@ -15,6 +15,8 @@ import type { LayerRef } from './types.js';
 export interface SnapshotMeta {
   diffID: Digest;
   opaqueDirs: string[];
+  /** The opaqueDirs carry the trusted.overlay.opaque xattr on disk already. */
+  opaqueMarked?: boolean;
 }
 
 export interface Snapshot {
@@ -61,8 +63,8 @@ export class Snapshots {
   }
 
   /** Make `staging` the snapshot of `diffID` (or drop it if one already exists). */
-  async commit(staging: string, diffID: Digest, opaqueDirs: string[]): Promise<Snapshot> {
-    const meta: SnapshotMeta = { diffID, opaqueDirs };
+  async commit(staging: string, diffID: Digest, opaqueDirs: string[], opts: { opaqueMarked?: boolean } = {}): Promise<Snapshot> {
+    const meta: SnapshotMeta = { diffID, opaqueDirs, ...(opts.opaqueMarked ? { opaqueMarked: true } : {}) };
     const existing = await this.get(diffID);
     if (existing) {
       await rm(staging, { recursive: true, force: true });
@@ -82,6 +84,23 @@ export class Snapshots {
       await rm(staging, { recursive: true, force: true });
     }
     return { dir: this.dirOf(diffID), meta };
+  }
+
+  /**
+   * Make snapshots usable as overlayfs lower dirs: their opaque directories
+   * get the xattr (Node cannot set it, so the caller passes the helper's
+   * setter) once, and the sidecar remembers it, instead of every RUN and
+   * every container setting it again.
+   */
+  async markOpaque(snaps: readonly Snapshot[], setOpaque: (paths: string[]) => Promise<void>): Promise<void> {
+    for (const s of snaps) {
+      if (s.meta.opaqueDirs.length === 0 || s.meta.opaqueMarked) continue;
+      await setOpaque(s.meta.opaqueDirs.map((d) => join(s.dir, d)));
+      s.meta.opaqueMarked = true;
+      const tmp = `${this.metaPath(s.meta.diffID)}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(s.meta));
+      await rename(tmp, this.metaPath(s.meta.diffID));
+    }
   }
 
   /** The snapshot of a stored layer, unpacking the blob the first time. */

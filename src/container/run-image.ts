@@ -188,9 +188,7 @@ export async function imageFiles(store: ContentStore, cache: RunImageCache, imag
       const { setOpaque } = await import('../../executor/sandbox/index.js');
       const snapshots = new Snapshots(store);
       const snaps = await Promise.all(image.layers.map((l) => snapshots.ensure(l)));
-      for (const s of snaps) {
-        if (s.meta.opaqueDirs.length > 0) await setOpaque(s.meta.opaqueDirs.map((d) => join(s.dir, d)));
-      }
+      await snapshots.markOpaque(snaps, (paths) => setOpaque(paths));
       return { dirs: snaps.map((s) => s.dir).reverse(), fs: new LayeredFs(snaps) };
     })());
 

@@ -151,6 +151,16 @@ describe('RUN', () => {
     expect((await readFile(join(await b.rootfs(), 'ifaces'), 'utf8')).trim()).toBe('lo');
   });
 
+  test('a directory replaced by a RUN hides the old content in later RUNs, from a fresh snapshot or an unpacked blob', async () => {
+    const steps = ['FROM busybox:test', 'RUN mkdir -p /d && touch /d/old', 'RUN rm -rf /d && mkdir /d && touch /d/new'];
+    const first = await build({ Dockerfile: [...steps, 'RUN ls /d > /listing'].join('\n') });
+    expect((await readFile(join(await first.rootfs(), 'listing'), 'utf8')).trim()).toBe('new');
+    // Drop every snapshot: the next build unpacks the cached layers from their blobs.
+    rmSync(join(root, 'snapshots'), { recursive: true, force: true });
+    const second = await build({ Dockerfile: [...steps, 'RUN ls /d > /listing2'].join('\n') });
+    expect((await readFile(join(await second.rootfs(), 'listing2'), 'utf8')).trim()).toBe('new');
+  });
+
   test('RUN results are cached; a changed build arg re-runs', async () => {
     const files = { Dockerfile: 'FROM busybox:test\nARG V=1\nRUN echo $V > /v\n' };
     await build(files);
